@@ -1,0 +1,50 @@
+#include "arguments.hpp"
+
+namespace relais::cli {
+
+Arguments::Arguments(const std::vector<std::string>& words, const std::set<std::string>& flags) {
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const auto& word = words[i];
+    if (word.size() > 2 && word.rfind("--", 0) == 0) {
+      auto name = word.substr(2);
+      std::string value;
+      if (const auto equals = name.find('='); equals != std::string::npos) {
+        value = name.substr(equals + 1);
+        name = name.substr(0, equals);
+      } else if (flags.count(name) != 0) {
+        flags_set_.insert(name);
+        continue;
+      } else {
+        if (i + 1 >= words.size()) throw UsageError("cli.usage.option_needs_value", {{"option", "--" + name}});
+        value = words[++i];
+      }
+      if (options_.count(name) != 0) throw UsageError("cli.usage.option_twice", {{"option", "--" + name}});
+      options_[name] = value;
+    } else {
+      positional_.push_back(word);
+    }
+  }
+}
+
+std::optional<std::string> Arguments::option(const std::string& name) {
+  used_.insert(name);
+  const auto it = options_.find(name);
+  if (it == options_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool Arguments::flag(const std::string& name) {
+  used_.insert(name);
+  return flags_set_.count(name) != 0;
+}
+
+void Arguments::reject_unused() const {
+  for (const auto& [name, value] : options_) {
+    if (used_.count(name) == 0) throw UsageError("cli.usage.unknown_option", {{"option", "--" + name}});
+  }
+  for (const auto& name : flags_set_) {
+    if (used_.count(name) == 0) throw UsageError("cli.usage.unknown_option", {{"option", "--" + name}});
+  }
+}
+
+}  // namespace relais::cli

@@ -1,0 +1,410 @@
+// relais-cli: the headless command line over the advisor's local store.
+// Exit codes: 0 success, 2 invalid input (usage, JSON, validation; nothing stored),
+// 1 any other failure (unreadable store, disk full...).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arguments.hpp"
+#include "input.hpp"
+#include "relais/assets.hpp"
+#include "relais/csv.hpp"
+#include "relais/local_store.hpp"
+#include "relais/session_export.hpp"
+#include "relais/text.hpp"
+#include "table.hpp"
+
+namespace relais::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitInvalidInput = 2;
+
+// Everything a command needs: the loaded assets, the language and the parsed arguments.
+struct Context {
+  const Assets& assets;
+  Lang lang;
+  Arguments& args;
+  std::optional<std::string> db_option;
+
+  std::string text(const std::string& key, const std::vector<std::pair<std::string, std::string>>& values = {}) const {
+    return assets.translator.text(lang, key, values);
+  }
+
+  std::filesystem::path store_path() const {
+    if (db_option) return *db_option;
+    auto path = default_store_path();
+    std::filesystem::create_directories(path.parent_path());
+    return path;
+  }
+
+  std::unique_ptr<LocalStore> open_store() const {
+    const auto path = store_path();
+    if (path.has_parent_path() && !std::filesystem::is_directory(path.parent_path())) {
+      throw UsageError("cli.usage.no_such_directory", {{"path", path.parent_path().string()}});
+    }
+    return std::make_unique<LocalStore>(path, assets.vocabulary);
+  }
+
+  ValidationContext validation() const { return ValidationContext{assets.vocabulary, today_local()}; }
+};
+
+int report_problems(const Context& context, const Problems& problems) {
+  for (const auto& problem : problems) std::cerr << describe(problem, context.assets.translator, context.lang) << '\n';
+  return kExitInvalidInput;
+}
+
+std::optional<Date> date_option(Context& context, const std::string& name) {
+  const auto value = context.args.option(name);
+  if (!value) return std::nullopt;
+  const auto date = parse_date(*value);
+  if (!date) throw UsageError("cli.usage.bad_date", {{"option", "--" + name}, {"value", *value}});
+  return date;
+}
+
+std::string expect_one_id(Context& context, std::size_t position, const char* command) {
+  const auto& words = context.args.positional();
+  if (words.size() != position + 1) throw UsageError("cli.usage.needs_id", {{"command", command}});
+  return words[position];
+}
+
+// [SECTION] Adding records ----------------------------------------------------------------------
+
+enum class AddWhat { sessions, equipment, places };
+
+int add_records(Context& context, AddWhat what) {
+  const auto source = context.args.option("json");
+  context.args.reject_unused();
+  if (context.args.positional().size() != 2) throw UsageError("cli.usage.extra_words");
+
+  Problems problems;
+  const auto document = read_json(source, problems);
+  if (!document) {
+    for (auto& problem : problems) {
+      if (problem.reason == "cannot_read_file") {
+        std::cerr << context.text("cli.cannot_read_file", {{"path", problem.field}}) << '\n';
+        return kExitInvalidInput;
+      }
+    }
+    return report_problems(context, problems);
+  }
+  const auto batch = as_batch(*document);
+  if (batch.empty()) return report_problems(context, {{"", "empty_batch", {}}});
+
+  const auto validation = context.validation();
+  DecodedBatch decoded;
+  switch (what) {
+    case AddWhat::sessions: decoded = decode_sessions(batch, validation); break;
+    case AddWhat::equipment: decoded = decode_equipment(batch, validation); break;
+    case AddWhat::places: decoded = decode_reference(RecordKind::place, batch, validation); break;
+  }
+  const bool single = !document->is_array();
+  // The model's rules first: if any record breaks them, the store is not even opened for writing.
+  if (!decoded.problems.empty()) {
+    if (single) drop_single_prefix(decoded.problems);
+    return report_problems(context, decoded.problems);
+  }
+  auto store = context.open_store();
+  auto result = store->add(std::move(decoded.records));
+  if (!result.ok()) {
+    restore_paths(result.problems, decoded.paths);
+    if (single) drop_single_prefix(result.problems);
+    return report_problems(context, result.problems);
+  }
+  for (const auto& id : result.ids) std::cout << id << '\n';
+  return kExitOk;
+}
+
+int update_session(Context& context) {
+  const auto id = expect_one_id(context, 2, "session update");
+  const auto source = context.args.option("json");
+  context.args.reject_unused();
+  Problems problems;
+  const auto fields = read_json(source, problems);
+  if (!fields) return report_problems(context, problems);
+  auto store = context.open_store();
+  const auto kind = store->kind_of_id(id);
+  if (!kind) return report_problems(context, {{"id", "not_found", {{"value", id}}}});
+  if (*kind != RecordKind::session) {
+    return report_problems(context, {{"id", "wrong_kind", {{"value", std::string(to_string(*kind))}, {"expected", "session"}}}});
+  }
+  const auto result = store->update(id, *fields);
+  if (!result.ok()) return report_problems(context, result.problems);
+  std::cout << id << '\n';
+  return kExitOk;
+}
+
+// [SECTION] Reading -----------------------------------------------------------------------------
+
+std::vector<std::string> table_row(const json& record, const Context& context) {
+  const auto& vocabulary = context.assets.vocabulary;
+  const auto text = [](const json& object, const char* key) {
+    return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : std::string{};
+  };
+  const auto kind = text(record, "kind");
+  const auto label = [&](const char* set, const std::string& code) {
+    return code.empty() ? std::string{} : vocabulary.label(set, code, context.lang);
+  };
+  std::string state = record.contains("deleted_at") ? context.text("cli.table.deleted") : "";
+  if (kind == "session") {
+    std::vector<std::string> themes;
+    for (const auto& code : record.value("thematiques", json::array())) {
+      const auto c = code.get<std::string>();
+      themes.push_back(vocabulary.contains("thematiques", c) ? label("thematiques", c) : label("thematiques_administratives", c));
+    }
+    const auto people = record.contains("participants") ? record["participants"].value("total", 0) : 1;
+    return {record["id"], text(record, "date"), label("type", text(record, "type")),
+            std::to_string(record.value("duree", 0)) + " min", label("type_lieu", text(record, "type_lieu")),
+            std::to_string(people), join(themes, ", "), state};
+  }
+  if (kind == "lot") {
+    return {record["id"], text(record, "date"), context.text("cli.table.lot"),
+            label("type_donateur", text(record, "type_donateur")), text(record, "nom_donateur"), "", "", state};
+  }
+  if (kind == "device") {
+    return {record["id"], "", label("type_appareil", text(record, "type")),
+            text(record, "marque") + " " + text(record, "modele"), text(record, "numero_serie"),
+            label("devenir", text(record, "devenir")), std::to_string(record.value("events", json::array()).size()),
+            state};
+  }
+  return {record["id"], text(record, "nom"), text(record, "commune"), text(record, "code_postal"), "", "", "", state};
+}
+
+std::vector<std::string> table_header(const std::string& kind, const Context& context) {
+  if (kind == "session") {
+    return {"ID", context.text("cli.table.date"), context.text("cli.table.type"), context.text("cli.table.duration"),
+            context.text("cli.table.place"), context.text("cli.table.people"), context.text("cli.table.themes"), ""};
+  }
+  if (kind == "equipment") {
+    return {"ID", context.text("cli.table.date"), context.text("cli.table.type"), context.text("cli.table.detail"),
+            context.text("cli.table.serial"), context.text("cli.table.outcome"), context.text("cli.table.events"), ""};
+  }
+  return {"ID", context.text("cli.table.name"), context.text("cli.table.commune"), context.text("cli.table.postal"),
+          "", "", "", ""};
+}
+
+int list_records(Context& context) {
+  const auto kind = context.args.option("kind").value_or("session");
+  const auto format = context.args.option("format").value_or("table");
+  ListQuery query;
+  query.from = date_option(context, "from");
+  query.to = date_option(context, "to");
+  query.include_deleted = context.args.flag("include-deleted");
+  if (const auto limit = context.args.option("limit")) {
+    try {
+      query.limit = std::stoll(*limit);
+    } catch (...) {
+      throw UsageError("cli.usage.bad_number", {{"option", "--limit"}, {"value", *limit}});
+    }
+  }
+  context.args.reject_unused();
+  if (kind == "session") {
+    query.kinds = {RecordKind::session};
+  } else if (kind == "equipment") {
+    query.kinds = {RecordKind::lot, RecordKind::device};
+  } else if (kind == "place") {
+    query.kinds = {RecordKind::place};
+  } else {
+    throw UsageError("cli.usage.bad_choice", {{"option", "--kind"}, {"value", kind}, {"allowed", "session, equipment, place"}});
+  }
+  if (format != "table" && format != "json") {
+    throw UsageError("cli.usage.bad_choice", {{"option", "--format"}, {"value", format}, {"allowed", "table, json"}});
+  }
+  auto store = context.open_store();
+  const auto records = store->list(query);
+  if (format == "json") {
+    std::cout << json(records).dump(2) << '\n';
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& record : records) rows.push_back(table_row(record, context));
+  print_table(std::cout, table_header(kind, context), rows);
+  std::cout << context.text("cli.table.count", {{"count", std::to_string(records.size())}}) << '\n';
+  return kExitOk;
+}
+
+int show_record(Context& context) {
+  const auto id = expect_one_id(context, 1, "show");
+  context.args.reject_unused();
+  auto store = context.open_store();
+  const auto record = store->get(id);
+  if (!record) return report_problems(context, {{"id", "not_found", {{"value", id}}}});
+  std::cout << record->dump(2) << '\n';
+  return kExitOk;
+}
+
+int delete_record(Context& context) {
+  const auto id = expect_one_id(context, 1, "delete");
+  context.args.reject_unused();
+  auto store = context.open_store();
+  const auto result = store->remove(id);
+  if (!result.ok()) return report_problems(context, result.problems);
+  std::cout << id << '\n';
+  return kExitOk;
+}
+
+int show_journal(Context& context) {
+  context.args.reject_unused();
+  auto store = context.open_store();
+  json entries = json::array();
+  for (const auto& entry : store->journal()) {
+    entries.push_back({{"seq", entry.seq},
+                       {"kind", std::string(to_string(entry.kind))},
+                       {"record_id", entry.record_id},
+                       {"op", entry.op},
+                       {"version", entry.version},
+                       {"device_id", entry.device_id},
+                       {"changes", entry.changes},
+                       {"created_at", format_timestamp_utc(entry.created_unix_ms)}});
+  }
+  std::cout << entries.dump(2) << '\n';
+  return kExitOk;
+}
+
+// [SECTION] Export ------------------------------------------------------------------------------
+
+int export_sessions(Context& context) {
+  const auto format = context.args.option("format");
+  const auto out = context.args.option("out");
+  const auto from = date_option(context, "from");
+  const auto to = date_option(context, "to");
+  context.args.reject_unused();
+  if (!format) throw UsageError("cli.usage.missing_option", {{"option", "--format"}});
+  if (*format != "csv" && *format != "json") {
+    throw UsageError("cli.usage.bad_choice", {{"option", "--format"}, {"value", *format}, {"allowed", "csv, json"}});
+  }
+  if (!out) throw UsageError("cli.usage.missing_option", {{"option", "--out"}});
+  if (from && to && *from > *to) throw UsageError("cli.usage.bad_period", {{"from", format_date(*from)}, {"to", format_date(*to)}});
+
+  auto store = context.open_store();
+  // Write beside the target and rename at the end: a failed export never leaves half a file.
+  const std::filesystem::path target(*out);
+  auto partial = target;
+  partial += ".partial";
+  std::size_t rows = 0;
+  {
+    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      std::cerr << context.text("cli.cannot_write_file", {{"path", partial.string()}}) << '\n';
+      return kExitFailure;
+    }
+    if (*format == "csv") {
+      CsvWriter csv(file);
+      csv.write_bom();
+      csv.write_row(activity_export_header(false));
+      store->for_each_session(from, to, [&](const ExportedSession& row) {
+        csv.write_row(activity_export_row(row, context.assets.vocabulary, false));
+        ++rows;
+      });
+    } else {
+      file << "[";
+      store->for_each_session(from, to, [&](const ExportedSession& row) {
+        auto object = to_json(row.session);
+        object["kind"] = "session";
+        object["created_at"] = format_timestamp_utc(row.created_unix_ms);
+        object["updated_at"] = format_timestamp_utc(row.updated_unix_ms);
+        file << (rows == 0 ? "\n" : ",\n") << object.dump();
+        ++rows;
+      });
+      file << (rows == 0 ? "]\n" : "\n]\n");
+    }
+    file.flush();
+    if (!file) {
+      std::error_code ignored;
+      std::filesystem::remove(partial, ignored);
+      std::cerr << context.text("cli.cannot_write_file", {{"path", partial.string()}}) << '\n';
+      return kExitFailure;
+    }
+  }
+  std::filesystem::rename(partial, target);
+  std::cerr << context.text("cli.exported", {{"count", std::to_string(rows)}, {"path", target.string()}}) << '\n';
+  return kExitOk;
+}
+
+// [SECTION] Dispatch ----------------------------------------------------------------------------
+
+int init_store(Context& context) {
+  context.args.reject_unused();
+  auto store = context.open_store();
+  std::cout << context.text("cli.init_done", {{"path", store->path().string()},
+                                              {"device", store->device_id()},
+                                              {"schema", std::to_string(store->schema_version())}})
+            << '\n';
+  return kExitOk;
+}
+
+int run_command(Context& context) {
+  const auto& words = context.args.positional();
+  if (words.empty()) throw UsageError("cli.usage.no_command");
+  const auto& command = words[0];
+  const auto sub = words.size() > 1 ? words[1] : std::string{};
+  if (command == "init") return init_store(context);
+  if (command == "session" && sub == "add") return add_records(context, AddWhat::sessions);
+  if (command == "session" && sub == "update") return update_session(context);
+  if (command == "equipment" && sub == "add") return add_records(context, AddWhat::equipment);
+  if (command == "place" && sub == "add") return add_records(context, AddWhat::places);
+  if (command == "list") return list_records(context);
+  if (command == "show") return show_record(context);
+  if (command == "delete") return delete_record(context);
+  if (command == "export") return export_sessions(context);
+  if (command == "journal") return show_journal(context);
+  throw UsageError("cli.usage.unknown_command", {{"command", join(words, " ")}});
+}
+
+}  // namespace
+}  // namespace relais::cli
+
+int main(int argc, char** argv) {
+  using namespace relais;
+  using namespace relais::cli;
+  const std::vector<std::string> words(argv + 1, argv + argc);
+  for (const auto& word : words) {
+    if (word == "--version") {
+      std::cout << "relais-cli " << relais_version() << '\n';
+      return kExitOk;
+    }
+  }
+  std::optional<Assets> assets;
+  try {
+    assets = Assets::load(find_assets_directory());
+  } catch (const std::exception& error) {
+    std::cerr << "relais-cli: " << error.what() << '\n';
+    return kExitFailure;
+  }
+  Lang lang = lang_from_environment();
+  try {
+    Arguments args(words, {"include-deleted", "help"});
+    if (const auto chosen = args.option("lang")) {
+      const auto parsed = parse_lang(*chosen);
+      if (!parsed) throw UsageError("cli.usage.bad_choice", {{"option", "--lang"}, {"value", *chosen}, {"allowed", "fr, en"}});
+      lang = *parsed;
+    }
+    if (args.flag("help") || (!args.positional().empty() && args.positional()[0] == "help")) {
+      std::cout << assets->translator.text(lang, "cli.help") << '\n';
+      return kExitOk;
+    }
+    Context context{*assets, lang, args, args.option("db")};
+    try {
+      return run_command(context);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const std::exception& error) {
+      std::cerr << "relais-cli: " << context.text("cli.error", {{"detail", error.what()}}) << '\n';
+      return kExitFailure;
+    }
+  } catch (const UsageError& error) {
+    std::cerr << "relais-cli: " << assets->translator.text(lang, error.key(), error.args()) << '\n'
+              << assets->translator.text(lang, "cli.usage.see_help") << '\n';
+    return kExitInvalidInput;
+  }
+}

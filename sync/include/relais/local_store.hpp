@@ -1,0 +1,134 @@
+#pragma once
+// The advisor's local store: every record lives here first, offline, and every change is
+// journaled in the same transaction for sync (the outbox). See docs/store.md.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "relais/hlc.hpp"
+#include "relais/records.hpp"
+#include "relais/session_export.hpp"
+#include "relais/sqlite.hpp"
+
+namespace relais {
+
+class Vocabulary;
+
+// The newest schema this build knows; see migrations.cpp for what each version added.
+int latest_schema_version();
+
+// The outcome of a write: the ids written, or every problem found (and nothing written).
+struct WriteResult {
+  std::vector<std::string> ids;
+  Problems problems;
+  bool unchanged = false;  // an update whose fields were already the stored ones
+  bool ok() const { return problems.empty(); }
+};
+
+struct JournalEntry {
+  std::int64_t seq = 0;
+  RecordKind kind = RecordKind::session;
+  std::string record_id;
+  std::string op;  // create | update | delete
+  std::int64_t version = 0;
+  std::string device_id;
+  nlohmann::json changes;  // the fields written by this change (empty for a delete)
+  std::int64_t created_unix_ms = 0;
+};
+
+struct ListQuery {
+  std::vector<RecordKind> kinds{RecordKind::session};
+  std::optional<Date> from;  // inclusive, on the record's date (sessions, lots, events)
+  std::optional<Date> to;    // inclusive
+  bool include_deleted = false;
+  std::int64_t limit = -1;   // -1: no limit
+  std::int64_t offset = 0;
+};
+
+class LocalStore {
+ public:
+  struct Options {
+    // Copy the store to "<path>.before-v<N>.bak" before upgrading an existing store.
+    bool backup_before_migration = true;
+    // Overrides the local date used by validation ("not in the future"); tests set it.
+    std::optional<Date> today;
+    HybridLogicalClock::WallClock wall_clock;  // defaults to the system clock
+  };
+
+  // Opens (creating if needed) and migrates the store. Throws sqlite::Error or
+  // std::runtime_error with a message naming the file and the problem.
+  LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary, Options options);
+  LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary);
+  ~LocalStore();
+  LocalStore(const LocalStore&) = delete;
+  LocalStore& operator=(const LocalStore&) = delete;
+
+  const std::string& device_id() const { return device_id_; }
+  int schema_version() const;
+  const std::filesystem::path& path() const { return db_.path(); }
+  // The backup written by this open's migration, if any.
+  const std::optional<std::filesystem::path>& migration_backup() const { return migration_backup_; }
+
+  // Adds records, all or nothing: each one is validated against the model and against the
+  // store (references exist, serials are unique, erasure before handing over...). Records may
+  // refer to records earlier in the same batch. Problems name "[index].field".
+  WriteResult add(std::vector<AnyRecord> records);
+  WriteResult add(AnyRecord record);
+  // Replaces the given top-level fields of a record (null removes an optional field).
+  WriteResult update(const std::string& id, const nlohmann::json& fields);
+  // Soft delete: the row stays, marked deleted, and the deletion is journaled.
+  WriteResult remove(const std::string& id);
+
+  // The record with its metadata (kind, created_at, updated_at, deleted_at, version), or
+  // nothing. A device also shows its events and its outcome ("devenir").
+  std::optional<nlohmann::json> get(const std::string& id) const;
+  std::optional<RecordKind> kind_of_id(const std::string& id) const;
+  std::vector<nlohmann::json> list(const ListQuery& query) const;
+  std::int64_t count(RecordKind kind, bool include_deleted = false) const;
+
+  // Live sessions whose date is in [from, to], oldest first, one at a time (constant memory).
+  void for_each_session(const std::optional<Date>& from, const std::optional<Date>& to,
+                        const std::function<void(const ExportedSession&)>& visit) const;
+
+  std::vector<JournalEntry> journal(std::int64_t after_seq = 0, std::int64_t limit = -1) const;
+  std::int64_t journal_size() const;
+
+  std::optional<std::string> meta(const std::string& key) const;
+  void set_meta(const std::string& key, const std::string& value);
+
+  sqlite::Database& database() { return db_; }
+
+ private:
+  struct StoredRow;
+  std::optional<StoredRow> load_row(const std::string& id, std::optional<RecordKind> kind = std::nullopt) const;
+  ValidationContext validation_context() const;
+  void check_against_store(const AnyRecord& record, bool is_new, Problems& problems);
+  void check_device_invariants(const std::string& device_id, Problems& problems);
+  void check_not_referenced(RecordKind kind, const std::string& id, Problems& problems);
+  void write_row(const AnyRecord& record, const std::string& op, const nlohmann::json& changes,
+                 const nlohmann::json& field_versions, std::int64_t version, std::int64_t created_unix_ms,
+                 std::int64_t now_unix_ms);
+  void append_journal(RecordKind kind, const std::string& id, const std::string& op, std::int64_t version,
+                      const nlohmann::json& changes, std::int64_t now_unix_ms);
+  std::int64_t next_version();
+  nlohmann::json with_metadata(const StoredRow& row) const;
+
+  sqlite::Database db_;
+  const Vocabulary& vocabulary_;
+  Options options_;
+  std::string device_id_;
+  HybridLogicalClock clock_;
+  std::optional<std::filesystem::path> migration_backup_;
+};
+
+// The default store location: $XDG_DATA_HOME/relais/relais.db, else ~/.local/share/relais/relais.db.
+std::filesystem::path default_store_path();
+
+}  // namespace relais

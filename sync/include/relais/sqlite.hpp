@@ -1,0 +1,100 @@
+#pragma once
+// A thin RAII layer over SQLite: move-only handles, prepared statements, a transaction guard
+// that rolls back unless committed, and exceptions that carry SQLite's extended error code.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace relais::sqlite {
+
+class Error : public std::runtime_error {
+ public:
+  Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+class Statement {
+ public:
+  Statement(sqlite3* db, std::string_view sql);
+
+  Statement& bind(int index, std::int64_t value);
+  Statement& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
+  Statement& bind(int index, double value);
+  Statement& bind(int index, std::string_view value);
+  Statement& bind(int index, const char* value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, const std::string& value) { return bind(index, std::string_view(value)); }
+  Statement& bind(int index, std::nullptr_t);
+  template <typename T>
+  Statement& bind(int index, const std::optional<T>& value) {
+    return value ? bind(index, *value) : bind(index, nullptr);
+  }
+
+  // Steps once: true while a row is available, false when done. Throws on error.
+  bool step();
+  // Runs a statement that returns no row, then resets it for the next use.
+  void run();
+  void reset();
+
+  bool is_null(int column) const;
+  std::int64_t column_int64(int column) const;
+  double column_double(int column) const;
+  std::string column_text(int column) const;
+  std::optional<std::string> column_optional_text(int column) const;
+  std::optional<std::int64_t> column_optional_int64(int column) const;
+
+ private:
+  struct Finalizer {
+    void operator()(sqlite3_stmt* statement) const;
+  };
+  sqlite3* db_;
+  std::unique_ptr<sqlite3_stmt, Finalizer> statement_;
+};
+
+class Database {
+ public:
+  enum class Mode { read_write_create, read_write, read_only };
+  Database(const std::filesystem::path& path, Mode mode = Mode::read_write_create);
+
+  void exec(std::string_view sql);
+  Statement prepare(std::string_view sql) const { return Statement(db_.get(), sql); }
+  std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
+  // A single integer (e.g. PRAGMA user_version); 0 when there is no row.
+  std::int64_t query_int64(std::string_view sql) const;
+  sqlite3* handle() const { return db_.get(); }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  struct Closer {
+    void operator()(sqlite3* db) const;
+  };
+  std::filesystem::path path_;
+  std::unique_ptr<sqlite3, Closer> db_;
+};
+
+// BEGIN IMMEDIATE on construction (the write lock is taken now, so no other writer can make
+// this transaction fail later with SQLITE_BUSY); ROLLBACK in the destructor unless commit()ed.
+class Transaction {
+ public:
+  explicit Transaction(Database& db);
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction();
+  void commit();
+
+ private:
+  Database& db_;
+  bool done_ = false;
+};
+
+}  // namespace relais::sqlite

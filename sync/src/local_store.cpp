@@ -1,0 +1,667 @@
+#include "relais/local_store.hpp"
+
+#include <cstdlib>
+#include <stdexcept>
+#include <system_error>
+#include <variant>
+
+#include "migrations.hpp"
+#include "relais/uuid.hpp"
+#include "relais/vocabulary.hpp"
+
+namespace relais {
+
+using nlohmann::json;
+
+// [SECTION] Tables ------------------------------------------------------------------------------
+
+namespace {
+
+using SqlValue = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+struct TableSpec {
+  RecordKind kind;
+  const char* table;
+  std::vector<const char*> columns;  // the indexed columns besides id and the common ones
+  const char* date_column;           // nullptr for kinds without a date
+  const char* order_by;
+};
+
+const std::vector<TableSpec>& table_specs() {
+  static const std::vector<TableSpec> specs{
+      {RecordKind::session, "sessions", {"type", "date", "duree", "type_lieu", "lieu_id", "participants"}, "date",
+       "date DESC, created_at DESC"},
+      {RecordKind::lot, "lots", {"date", "type_donateur", "lieu_id"}, "date", "date DESC, created_at DESC"},
+      {RecordKind::device, "devices", {"lot_id", "type", "serial_key"}, nullptr, "created_at DESC"},
+      {RecordKind::device_event, "device_events", {"device_id", "type", "date"}, "date", "date DESC, created_at DESC"},
+      {RecordKind::place, "places", {"nom", "code_postal"}, nullptr, "nom"},
+      {RecordKind::structure, "structures", {"nom"}, nullptr, "nom"},
+      {RecordKind::advisor, "advisors", {"structure_id", "nom", "role", "lieu_id"}, nullptr, "nom"},
+  };
+  return specs;
+}
+
+const TableSpec& spec_of(RecordKind kind) {
+  for (const auto& spec : table_specs()) {
+    if (spec.kind == kind) return spec;
+  }
+  throw std::logic_error("no table for record kind");
+}
+
+SqlValue optional_value(const std::optional<std::string>& value) {
+  return value ? SqlValue{*value} : SqlValue{nullptr};
+}
+
+std::vector<SqlValue> index_values(const AnyRecord& record) {
+  struct Visitor {
+    std::vector<SqlValue> operator()(const Session& s) const {
+      return {s.type, s.date, s.duree.value_or(0), s.type_lieu, optional_value(s.lieu_id), s.people_count()};
+    }
+    std::vector<SqlValue> operator()(const Lot& l) const {
+      return {l.date, l.type_donateur, optional_value(l.lieu_id)};
+    }
+    std::vector<SqlValue> operator()(const Device& d) const { return {d.lot_id, d.type, serial_key(d.numero_serie)}; }
+    std::vector<SqlValue> operator()(const DeviceEvent& e) const { return {e.device_id, e.type, e.date}; }
+    std::vector<SqlValue> operator()(const Place& p) const { return {p.nom, p.code_postal}; }
+    std::vector<SqlValue> operator()(const Structure& s) const { return {s.nom}; }
+    std::vector<SqlValue> operator()(const Advisor& a) const {
+      return {a.structure_id, a.nom, a.role, optional_value(a.lieu_id)};
+    }
+  };
+  return std::visit(Visitor{}, record);
+}
+
+void bind_value(sqlite::Statement& statement, int index, const SqlValue& value) {
+  std::visit([&](const auto& v) { statement.bind(index, v); }, value);
+}
+
+json parse_stored_json(const std::string& text) {
+  auto value = json::parse(text, nullptr, false);
+  if (value.is_discarded()) throw std::runtime_error("a stored record has unreadable JSON");
+  return value;
+}
+
+constexpr const char* kCommonColumns = "body, created_at, updated_at, deleted_at, version, version_device, field_versions, mediateur_id";
+
+}  // namespace
+
+struct LocalStore::StoredRow {
+  RecordKind kind;
+  std::string id;
+  json body;
+  std::int64_t created_at;
+  std::int64_t updated_at;
+  std::optional<std::int64_t> deleted_at;
+  std::int64_t version;
+  std::string version_device;
+  json field_versions;
+  std::optional<std::string> mediateur_id;
+};
+
+// [SECTION] Opening ---------------------------------------------------------------------------
+
+std::filesystem::path default_store_path() {
+  std::filesystem::path base;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    base = xdg;
+  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    base = std::filesystem::path(home) / ".local" / "share";
+  } else {
+    throw std::runtime_error("neither XDG_DATA_HOME nor HOME is set: give the store with --db PATH");
+  }
+  return base / "relais" / "relais.db";
+}
+
+LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary)
+    : LocalStore(path, vocabulary, Options{}) {}
+
+LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary, Options options)
+    : db_(path), vocabulary_(vocabulary), options_(std::move(options)), clock_(0, options_.wall_clock) {
+  // WAL keeps readers and the writer apart; synchronous=FULL makes each commit durable even
+  // on power loss, which is worth an fsync per saved record.
+  db_.exec("PRAGMA journal_mode = WAL");
+  db_.exec("PRAGMA synchronous = FULL");
+  db_.exec("PRAGMA foreign_keys = ON");
+
+  const int found = schema_version_of(db_);
+  if (found > 0 && found < latest_schema_version() && options_.backup_before_migration) {
+    auto backup = path;
+    backup += ".before-v" + std::to_string(latest_schema_version()) + ".bak";
+    std::error_code ignored;
+    std::filesystem::remove(backup, ignored);
+    auto statement = db_.prepare("VACUUM INTO ?");
+    statement.bind(1, backup.string());
+    statement.run();
+    migration_backup_ = backup;
+  }
+  migrate(db_);
+
+  if (auto id = meta("device_id")) {
+    device_id_ = *id;
+  } else {
+    device_id_ = make_uuid_v7();
+    set_meta("device_id", device_id_);
+    set_meta("created_at", std::to_string(now_unix_ms()));
+  }
+  if (auto last = meta("hlc_last")) clock_.observe(std::stoll(*last));
+}
+
+LocalStore::~LocalStore() = default;
+
+int LocalStore::schema_version() const { return schema_version_of(db_); }
+
+std::optional<std::string> LocalStore::meta(const std::string& key) const {
+  auto statement = db_.prepare("SELECT value FROM meta WHERE key = ?");
+  statement.bind(1, key);
+  if (!statement.step()) return std::nullopt;
+  return statement.column_text(0);
+}
+
+void LocalStore::set_meta(const std::string& key, const std::string& value) {
+  auto statement = db_.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  statement.bind(1, key).bind(2, value);
+  statement.run();
+}
+
+ValidationContext LocalStore::validation_context() const {
+  return ValidationContext{vocabulary_, options_.today.value_or(today_local())};
+}
+
+std::int64_t LocalStore::next_version() {
+  const auto version = clock_.tick();
+  set_meta("hlc_last", std::to_string(version));
+  return version;
+}
+
+// [SECTION] Reading -----------------------------------------------------------------------------
+
+std::optional<LocalStore::StoredRow> LocalStore::load_row(const std::string& id, std::optional<RecordKind> kind) const {
+  for (const auto& spec : table_specs()) {
+    if (kind && spec.kind != *kind) continue;
+    auto statement = db_.prepare(std::string("SELECT ") + kCommonColumns + " FROM " + spec.table + " WHERE id = ?");
+    statement.bind(1, id);
+    if (!statement.step()) continue;
+    return StoredRow{spec.kind,
+                     id,
+                     parse_stored_json(statement.column_text(0)),
+                     statement.column_int64(1),
+                     statement.column_int64(2),
+                     statement.column_optional_int64(3),
+                     statement.column_int64(4),
+                     statement.column_text(5),
+                     parse_stored_json(statement.column_text(6)),
+                     statement.column_optional_text(7)};
+  }
+  return std::nullopt;
+}
+
+std::optional<RecordKind> LocalStore::kind_of_id(const std::string& id) const {
+  const auto row = load_row(id);
+  return row ? std::optional(row->kind) : std::nullopt;
+}
+
+json LocalStore::with_metadata(const StoredRow& row) const {
+  json out = row.body;
+  out["id"] = row.id;
+  out["kind"] = std::string(to_string(row.kind));
+  out["created_at"] = format_timestamp_utc(row.created_at);
+  out["updated_at"] = format_timestamp_utc(row.updated_at);
+  if (row.deleted_at) out["deleted_at"] = format_timestamp_utc(*row.deleted_at);
+  out["version"] = row.version;
+  if (row.mediateur_id) out["mediateur_id"] = *row.mediateur_id;
+  if (row.kind == RecordKind::device) {
+    // A device is shown with its event log, oldest first, and where it ended up.
+    auto statement = db_.prepare(
+        "SELECT id, body FROM device_events WHERE device_id = ? AND deleted_at IS NULL ORDER BY date, created_at");
+    statement.bind(1, row.id);
+    json events = json::array();
+    std::vector<DeviceEvent> typed;
+    while (statement.step()) {
+      auto event = parse_stored_json(statement.column_text(1));
+      event["id"] = statement.column_text(0);
+      Problems ignored;
+      typed.push_back(decode_device_event(event, ignored));
+      events.push_back(std::move(event));
+    }
+    out["events"] = std::move(events);
+    out["devenir"] = device_outcome(typed);
+  }
+  return out;
+}
+
+std::optional<json> LocalStore::get(const std::string& id) const {
+  const auto row = load_row(id);
+  if (!row) return std::nullopt;
+  return with_metadata(*row);
+}
+
+std::vector<json> LocalStore::list(const ListQuery& query) const {
+  std::vector<json> out;
+  for (const auto kind : query.kinds) {
+    const auto& spec = spec_of(kind);
+    std::string sql = std::string("SELECT id, ") + kCommonColumns + " FROM " + spec.table + " WHERE 1 = 1";
+    if (!query.include_deleted) sql += " AND deleted_at IS NULL";
+    if (spec.date_column != nullptr) {
+      if (query.from) sql += std::string(" AND ") + spec.date_column + " >= :from";
+      if (query.to) sql += std::string(" AND ") + spec.date_column + " <= :to";
+    }
+    sql += std::string(" ORDER BY ") + spec.order_by + " LIMIT :limit OFFSET :offset";
+    auto statement = db_.prepare(sql);
+    int index = 1;
+    if (spec.date_column != nullptr) {
+      if (query.from) statement.bind(index++, format_date(*query.from));
+      if (query.to) statement.bind(index++, format_date(*query.to));
+    }
+    statement.bind(index++, query.limit);
+    statement.bind(index, query.offset);
+    while (statement.step()) {
+      StoredRow row{kind,
+                    statement.column_text(0),
+                    parse_stored_json(statement.column_text(1)),
+                    statement.column_int64(2),
+                    statement.column_int64(3),
+                    statement.column_optional_int64(4),
+                    statement.column_int64(5),
+                    statement.column_text(6),
+                    parse_stored_json(statement.column_text(7)),
+                    statement.column_optional_text(8)};
+      out.push_back(with_metadata(row));
+    }
+  }
+  return out;
+}
+
+std::int64_t LocalStore::count(RecordKind kind, bool include_deleted) const {
+  std::string sql = std::string("SELECT count(*) FROM ") + spec_of(kind).table;
+  if (!include_deleted) sql += " WHERE deleted_at IS NULL";
+  return db_.query_int64(sql);
+}
+
+void LocalStore::for_each_session(const std::optional<Date>& from, const std::optional<Date>& to,
+                                  const std::function<void(const ExportedSession&)>& visit) const {
+  // Places and advisors are few: load them once rather than once per row.
+  std::map<std::string, Place> places;
+  {
+    auto statement = db_.prepare("SELECT id, body FROM places");
+    while (statement.step()) {
+      auto body = parse_stored_json(statement.column_text(1));
+      body["id"] = statement.column_text(0);
+      Problems ignored;
+      places.emplace(statement.column_text(0), decode_place(body, ignored));
+    }
+  }
+  std::map<std::string, std::string> advisor_names;
+  {
+    auto statement = db_.prepare("SELECT id, body FROM advisors");
+    while (statement.step()) {
+      const auto body = parse_stored_json(statement.column_text(1));
+      advisor_names[statement.column_text(0)] =
+          (body.contains("prenom") ? body["prenom"].get<std::string>() + " " : std::string{}) +
+          body.value("nom", std::string{});
+    }
+  }
+  auto statement = db_.prepare(
+      "SELECT id, body, created_at, updated_at, mediateur_id FROM sessions WHERE deleted_at IS NULL"
+      " AND date >= ? AND date <= ? ORDER BY date, created_at");
+  statement.bind(1, from ? format_date(*from) : std::string("0000-00-00"));
+  statement.bind(2, to ? format_date(*to) : std::string("9999-99-99"));
+  while (statement.step()) {
+    auto body = parse_stored_json(statement.column_text(1));
+    body["id"] = statement.column_text(0);
+    Problems ignored;
+    ExportedSession row{decode_session(body, ignored), statement.column_int64(2), statement.column_int64(3),
+                        std::nullopt, {}};
+    if (row.session.lieu_id) {
+      if (const auto it = places.find(*row.session.lieu_id); it != places.end()) row.place = it->second;
+    }
+    if (const auto advisor = statement.column_optional_text(4)) {
+      if (const auto it = advisor_names.find(*advisor); it != advisor_names.end()) row.mediateur = it->second;
+    }
+    visit(row);
+  }
+}
+
+std::vector<JournalEntry> LocalStore::journal(std::int64_t after_seq, std::int64_t limit) const {
+  auto statement = db_.prepare(
+      "SELECT seq, kind, record_id, op, version, device_id, changes, created_at FROM journal WHERE seq > ? ORDER BY seq"
+      " LIMIT ?");
+  statement.bind(1, after_seq).bind(2, limit);
+  std::vector<JournalEntry> out;
+  while (statement.step()) {
+    JournalEntry entry;
+    entry.seq = statement.column_int64(0);
+    entry.kind = parse_record_kind(statement.column_text(1)).value_or(RecordKind::session);
+    entry.record_id = statement.column_text(2);
+    entry.op = statement.column_text(3);
+    entry.version = statement.column_int64(4);
+    entry.device_id = statement.column_text(5);
+    entry.changes = parse_stored_json(statement.column_text(6));
+    entry.created_unix_ms = statement.column_int64(7);
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::int64_t LocalStore::journal_size() const { return db_.query_int64("SELECT count(*) FROM journal"); }
+
+// [SECTION] Rules that need other records -------------------------------------------------------
+
+namespace {
+
+bool is_live(const sqlite::Database& db, const char* table, const std::string& id) {
+  auto statement = db.prepare(std::string("SELECT 1 FROM ") + table + " WHERE id = ? AND deleted_at IS NULL");
+  statement.bind(1, id);
+  return statement.step();
+}
+
+}  // namespace
+
+void LocalStore::check_against_store(const AnyRecord& record, bool is_new, Problems& problems) {
+  const auto place_exists = [&](const char* field, const std::optional<std::string>& lieu_id) {
+    if (lieu_id && !is_live(db_, "places", *lieu_id)) problems.push_back({field, "unknown_place", {{"value", *lieu_id}}});
+  };
+  if (is_new) {
+    const auto& id = id_of(record);
+    if (load_row(id)) problems.push_back({"id", "id_exists", {{"value", id}}});
+  }
+  if (const auto* session = std::get_if<Session>(&record)) {
+    place_exists("lieu_id", session->lieu_id);
+  } else if (const auto* lot = std::get_if<Lot>(&record)) {
+    place_exists("lieu_id", lot->lieu_id);
+  } else if (const auto* device = std::get_if<Device>(&record)) {
+    if (!is_live(db_, "lots", device->lot_id)) {
+      problems.push_back({"lot_id", "unknown_lot", {{"value", device->lot_id}}});
+    }
+    const auto key = serial_key(device->numero_serie);
+    if (!key.empty()) {
+      auto statement =
+          db_.prepare("SELECT id FROM devices WHERE serial_key = ? AND deleted_at IS NULL AND id <> ? LIMIT 1");
+      statement.bind(1, key).bind(2, device->id);
+      if (statement.step()) {
+        problems.push_back(
+            {"numero_serie", "duplicate_serial", {{"value", *device->numero_serie}, {"other", statement.column_text(0)}}});
+      }
+    }
+  } else if (const auto* event = std::get_if<DeviceEvent>(&record)) {
+    if (!is_live(db_, "devices", event->device_id)) {
+      problems.push_back({"device_id", "unknown_device", {{"value", event->device_id}}});
+    }
+  } else if (const auto* advisor = std::get_if<Advisor>(&record)) {
+    if (!is_live(db_, "structures", advisor->structure_id)) {
+      problems.push_back({"structure_id", "unknown_structure", {{"value", advisor->structure_id}}});
+    }
+    place_exists("lieu_id", advisor->lieu_id);
+  }
+}
+
+void LocalStore::check_device_invariants(const std::string& device_id, Problems& problems) {
+  // Décret 2022-190: no device that holds data is handed over or called refurbished before
+  // a successful erasure of the previous users' data is recorded (on or before that day).
+  auto type_statement = db_.prepare("SELECT type FROM devices WHERE id = ?");
+  type_statement.bind(1, device_id);
+  if (!type_statement.step()) return;
+  const auto* type = vocabulary_.set("type_appareil").find(type_statement.column_text(0));
+  if (type != nullptr && !type->extra.value("holds_data", true)) return;
+
+  auto statement = db_.prepare(
+      "SELECT e.type, e.date FROM device_events e WHERE e.device_id = ?1 AND e.deleted_at IS NULL"
+      " AND e.type IN ('remis', 'reconditionne') AND NOT EXISTS ("
+      "  SELECT 1 FROM device_events x WHERE x.device_id = ?1 AND x.deleted_at IS NULL AND x.type = 'efface'"
+      "  AND json_extract(x.body, '$.resultat') = 'reussi' AND x.date <= e.date) LIMIT 1");
+  statement.bind(1, device_id);
+  if (statement.step()) {
+    problems.push_back({"type", "erasure_required",
+                        {{"event", vocabulary_.label("type_evenement", statement.column_text(0), Lang::fr)},
+                         {"event_en", vocabulary_.label("type_evenement", statement.column_text(0), Lang::en)},
+                         {"date", statement.column_text(1)}}});
+  }
+}
+
+void LocalStore::check_not_referenced(RecordKind kind, const std::string& id, Problems& problems) {
+  const auto count_live = [&](const char* sql) {
+    auto statement = db_.prepare(sql);
+    statement.bind(1, id);
+    return statement.step() ? statement.column_int64(0) : 0;
+  };
+  std::int64_t users = 0;
+  switch (kind) {
+    case RecordKind::lot:
+      users = count_live("SELECT count(*) FROM devices WHERE lot_id = ? AND deleted_at IS NULL");
+      break;
+    case RecordKind::place:
+      users = count_live(
+          "SELECT (SELECT count(*) FROM sessions WHERE lieu_id = ?1 AND deleted_at IS NULL)"
+          " + (SELECT count(*) FROM lots WHERE lieu_id = ?1 AND deleted_at IS NULL)"
+          " + (SELECT count(*) FROM advisors WHERE lieu_id = ?1 AND deleted_at IS NULL)");
+      break;
+    case RecordKind::structure:
+      users = count_live("SELECT count(*) FROM advisors WHERE structure_id = ? AND deleted_at IS NULL");
+      break;
+    default:
+      break;
+  }
+  if (users > 0) problems.push_back({"id", "in_use", {{"count", std::to_string(users)}}});
+}
+
+// [SECTION] Writing -----------------------------------------------------------------------------
+
+void LocalStore::write_row(const AnyRecord& record, const std::string& op, const json& changes,
+                           const json& field_versions, std::int64_t version, std::int64_t created_unix_ms,
+                           std::int64_t now_ms) {
+  const auto kind = kind_of(record);
+  const auto& spec = spec_of(kind);
+  const auto& id = id_of(record);
+  auto body = to_json(record);
+  body.erase("id");  // the id is the row's key, not part of its body
+  const auto values = index_values(record);
+
+  std::string sql;
+  if (op == "create") {
+    sql = std::string("INSERT INTO ") + spec.table + " (id";
+    for (const auto* column : spec.columns) sql += std::string(", ") + column;
+    sql += std::string(", ") + kCommonColumns + ") VALUES (?";
+    for (std::size_t i = 0; i < spec.columns.size() + 8; ++i) sql += ", ?";
+    sql += ")";
+  } else {
+    sql = std::string("UPDATE ") + spec.table + " SET ";
+    for (const auto* column : spec.columns) sql += std::string(column) + " = ?, ";
+    sql += "body = ?, created_at = ?, updated_at = ?, deleted_at = ?, version = ?, version_device = ?,"
+           " field_versions = ?, mediateur_id = coalesce(?, mediateur_id) WHERE id = ?";
+  }
+  auto statement = db_.prepare(sql);
+  int index = 1;
+  if (op == "create") statement.bind(index++, id);
+  for (const auto& value : values) bind_value(statement, index++, value);
+  statement.bind(index++, body.dump());
+  statement.bind(index++, created_unix_ms);
+  statement.bind(index++, now_ms);
+  statement.bind(index++, nullptr);  // deleted_at: a written record is live
+  statement.bind(index++, version);
+  statement.bind(index++, device_id_);
+  statement.bind(index++, field_versions.dump());
+  const bool owned = kind == RecordKind::session || kind == RecordKind::lot || kind == RecordKind::device ||
+                     kind == RecordKind::device_event;
+  statement.bind(index++, owned ? meta("advisor_id") : std::nullopt);
+  if (op != "create") statement.bind(index, id);
+  statement.run();
+
+  if (const auto* session = std::get_if<Session>(&record)) {
+    auto clear = db_.prepare("DELETE FROM session_codes WHERE session_id = ?");
+    clear.bind(1, id);
+    clear.run();
+    auto insert = db_.prepare("INSERT OR IGNORE INTO session_codes (session_id, field, code) VALUES (?, ?, ?)");
+    for (const auto& [field, codes] :
+         {std::pair{"thematiques", &session->thematiques}, std::pair{"materiel", &session->materiel}}) {
+      for (const auto& code : *codes) {
+        insert.bind(1, id).bind(2, field).bind(3, code);
+        insert.run();
+      }
+    }
+  }
+  append_journal(kind, id, op, version, changes, now_ms);
+}
+
+void LocalStore::append_journal(RecordKind kind, const std::string& id, const std::string& op, std::int64_t version,
+                                const json& changes, std::int64_t now_ms) {
+  auto statement = db_.prepare(
+      "INSERT INTO journal (kind, record_id, op, version, device_id, changes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  statement.bind(1, std::string(to_string(kind)))
+      .bind(2, id)
+      .bind(3, op)
+      .bind(4, version)
+      .bind(5, device_id_)
+      .bind(6, changes.dump())
+      .bind(7, now_ms);
+  statement.run();
+}
+
+WriteResult LocalStore::add(AnyRecord record) {
+  std::vector<AnyRecord> batch;
+  batch.push_back(std::move(record));
+  auto result = add(std::move(batch));
+  // A single record's problems name its fields directly.
+  for (auto& problem : result.problems) {
+    if (problem.field.rfind("[0]", 0) == 0) problem.field.erase(0, problem.field.size() > 3 && problem.field[3] == '.' ? 4 : 3);
+  }
+  return result;
+}
+
+WriteResult LocalStore::add(std::vector<AnyRecord> records) {
+  WriteResult result;
+  const auto context = validation_context();
+  sqlite::Transaction transaction(db_);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    auto& record = records[i];
+    Problems problems = validate(record, context);
+    if (id_of(record).empty()) set_id(record, make_uuid_v7());
+    if (problems.empty()) check_against_store(record, /*is_new=*/true, problems);
+    if (problems.empty()) {
+      if (auto* device = std::get_if<Device>(&record)) apply_default_weight(*device, vocabulary_);
+      const auto version = next_version();
+      const auto now_ms = now_unix_ms();
+      auto body = to_json(record);
+      body.erase("id");
+      json field_versions = json::object();
+      for (const auto& item : body.items()) field_versions[item.key()] = version;
+      write_row(record, "create", body, field_versions, version, now_ms, now_ms);
+      if (const auto* event = std::get_if<DeviceEvent>(&record)) check_device_invariants(event->device_id, problems);
+      result.ids.push_back(id_of(record));
+    }
+    prefix_fields(problems, "[" + std::to_string(i) + "]");
+    result.problems.insert(result.problems.end(), problems.begin(), problems.end());
+  }
+  if (!result.ok()) {
+    result.ids.clear();
+    return result;  // the transaction rolls back: nothing of the batch is kept
+  }
+  transaction.commit();
+  return result;
+}
+
+WriteResult LocalStore::update(const std::string& id, const json& fields) {
+  WriteResult result;
+  sqlite::Transaction transaction(db_);
+  const auto row = load_row(id);
+  if (!row) {
+    result.problems.push_back({"id", "not_found", {{"value", id}}});
+    return result;
+  }
+  if (row->deleted_at) {
+    result.problems.push_back({"id", "deleted", {{"value", id}}});
+    return result;
+  }
+  if (!fields.is_object()) {
+    result.problems.push_back({"", "expected_object", {}});
+    return result;
+  }
+  json merged = row->body;
+  for (const auto& [key, value] : fields.items()) {
+    if (key == "id") {
+      if (!value.is_string() || value.get<std::string>() != id) {
+        result.problems.push_back({"id", "id_mismatch", {{"value", value.dump()}, {"expected", id}}});
+      }
+      continue;
+    }
+    if (key == "kind" || !is_metadata_key(key)) {
+      if (value.is_null()) {
+        merged.erase(key);
+      } else {
+        merged[key] = value;
+      }
+    }
+  }
+  merged["id"] = id;
+  auto checked = check_record(row->kind, merged, validation_context());
+  result.problems.insert(result.problems.end(), checked.problems.begin(), checked.problems.end());
+  if (result.ok()) check_against_store(checked.record, /*is_new=*/false, result.problems);
+  if (!result.ok()) return result;
+
+  if (auto* device = std::get_if<Device>(&checked.record)) apply_default_weight(*device, vocabulary_);
+  auto body = to_json(checked.record);
+  body.erase("id");
+  json changes = json::object();
+  for (const auto& [key, value] : body.items()) {
+    if (!row->body.contains(key) || row->body[key] != value) changes[key] = value;
+  }
+  for (const auto& [key, value] : row->body.items()) {
+    if (!body.contains(key)) changes[key] = nullptr;  // removed field
+  }
+  if (changes.empty()) {
+    result.ids.push_back(id);
+    result.unchanged = true;
+    return result;
+  }
+  const auto version = next_version();
+  json field_versions = row->field_versions;
+  for (const auto& item : changes.items()) field_versions[item.key()] = version;
+  write_row(checked.record, "update", changes, field_versions, version, row->created_at, now_unix_ms());
+  if (const auto* device = std::get_if<Device>(&checked.record)) check_device_invariants(device->id, result.problems);
+  if (const auto* event = std::get_if<DeviceEvent>(&checked.record)) {
+    check_device_invariants(event->device_id, result.problems);
+    if (event->device_id != row->body.value("device_id", std::string{})) {
+      check_device_invariants(row->body.value("device_id", std::string{}), result.problems);
+    }
+  }
+  if (!result.ok()) return result;
+  transaction.commit();
+  result.ids.push_back(id);
+  return result;
+}
+
+WriteResult LocalStore::remove(const std::string& id) {
+  WriteResult result;
+  sqlite::Transaction transaction(db_);
+  const auto row = load_row(id);
+  if (!row) {
+    result.problems.push_back({"id", "not_found", {{"value", id}}});
+    return result;
+  }
+  if (row->deleted_at) {
+    result.problems.push_back({"id", "deleted", {{"value", id}}});
+    return result;
+  }
+  check_not_referenced(row->kind, id, result.problems);
+  if (!result.ok()) return result;
+
+  const auto version = next_version();
+  const auto now_ms = now_unix_ms();
+  auto statement = db_.prepare(std::string("UPDATE ") + spec_of(row->kind).table +
+                               " SET deleted_at = ?, updated_at = ?, version = ?, version_device = ? WHERE id = ?");
+  statement.bind(1, now_ms).bind(2, now_ms).bind(3, version).bind(4, device_id_).bind(5, id);
+  statement.run();
+  append_journal(row->kind, id, "delete", version, json::object(), now_ms);
+  if (row->kind == RecordKind::device_event) {
+    Problems problems;
+    check_device_invariants(row->body.value("device_id", std::string{}), problems);
+    if (!problems.empty()) {
+      // Removing this erasure would leave a handed-over device without one.
+      result.problems.push_back({"id", "erasure_still_needed", problems.front().args});
+      return result;
+    }
+  }
+  transaction.commit();
+  result.ids.push_back(id);
+  return result;
+}
+
+}  // namespace relais

@@ -1,0 +1,145 @@
+#include "relais/sqlite.hpp"
+
+#include <sqlite3.h>
+
+namespace relais::sqlite {
+
+namespace {
+
+[[noreturn]] void throw_error(sqlite3* db, int code, std::string_view context) {
+  std::string message(context);
+  message += ": ";
+  message += db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+  throw Error(db != nullptr ? sqlite3_extended_errcode(db) : code, message);
+}
+
+}  // namespace
+
+void Statement::Finalizer::operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
+
+Statement::Statement(sqlite3* db, std::string_view sql) : db_(db) {
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &raw,
+                                    nullptr);
+  statement_.reset(raw);
+  if (rc != SQLITE_OK) throw_error(db, rc, "prepare " + std::string(sql.substr(0, 60)));
+}
+
+Statement& Statement::bind(int index, std::int64_t value) {
+  if (const int rc = sqlite3_bind_int64(statement_.get(), index, value); rc != SQLITE_OK) throw_error(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, double value) {
+  if (const int rc = sqlite3_bind_double(statement_.get(), index, value); rc != SQLITE_OK) throw_error(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::string_view value) {
+  const int rc = sqlite3_bind_text64(statement_.get(), index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+  if (rc != SQLITE_OK) throw_error(db_, rc, "bind");
+  return *this;
+}
+
+Statement& Statement::bind(int index, std::nullptr_t) {
+  if (const int rc = sqlite3_bind_null(statement_.get(), index); rc != SQLITE_OK) throw_error(db_, rc, "bind");
+  return *this;
+}
+
+bool Statement::step() {
+  const int rc = sqlite3_step(statement_.get());
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  const std::string sql = sqlite3_sql(statement_.get()) ? sqlite3_sql(statement_.get()) : "";
+  sqlite3_reset(statement_.get());
+  throw_error(db_, rc, "step " + sql.substr(0, 60));
+}
+
+void Statement::run() {
+  while (step()) {
+  }
+  reset();
+}
+
+void Statement::reset() {
+  sqlite3_reset(statement_.get());
+  sqlite3_clear_bindings(statement_.get());
+}
+
+bool Statement::is_null(int column) const { return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL; }
+
+std::int64_t Statement::column_int64(int column) const { return sqlite3_column_int64(statement_.get(), column); }
+
+double Statement::column_double(int column) const { return sqlite3_column_double(statement_.get(), column); }
+
+std::string Statement::column_text(int column) const {
+  const auto* text = sqlite3_column_text(statement_.get(), column);
+  const int size = sqlite3_column_bytes(statement_.get(), column);
+  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size)) : std::string{};
+}
+
+std::optional<std::string> Statement::column_optional_text(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return column_text(column);
+}
+
+std::optional<std::int64_t> Statement::column_optional_int64(int column) const {
+  if (is_null(column)) return std::nullopt;
+  return column_int64(column);
+}
+
+void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (mode) {
+    case Mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+    case Mode::read_write: flags |= SQLITE_OPEN_READWRITE; break;
+    case Mode::read_only: flags |= SQLITE_OPEN_READONLY; break;
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  db_.reset(raw);
+  if (rc != SQLITE_OK) throw_error(raw, rc, "open " + path.string());
+  sqlite3_extended_result_codes(raw, 1);
+  // Another process (the app and the CLI) may hold the write lock for a moment.
+  sqlite3_busy_timeout(raw, 5000);
+}
+
+void Database::exec(std::string_view sql) {
+  char* message = nullptr;
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_.get(), text.c_str(), nullptr, nullptr, &message);
+  if (rc != SQLITE_OK) {
+    std::string error = message ? message : sqlite3_errstr(rc);
+    sqlite3_free(message);
+    throw Error(sqlite3_extended_errcode(db_.get()), "exec " + text.substr(0, 60) + ": " + error);
+  }
+}
+
+std::int64_t Database::changes() const { return sqlite3_changes64(db_.get()); }
+
+std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
+
+std::int64_t Database::query_int64(std::string_view sql) const {
+  auto statement = prepare(sql);
+  return statement.step() ? statement.column_int64(0) : 0;
+}
+
+Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+
+Transaction::~Transaction() {
+  if (done_) return;
+  try {
+    db_.exec("ROLLBACK");
+  } catch (...) {
+    // A failed rollback leaves SQLite to roll back on close; never throw from a destructor.
+  }
+}
+
+void Transaction::commit() {
+  db_.exec("COMMIT");
+  done_ = true;
+}
+
+}  // namespace relais::sqlite
