@@ -15,7 +15,10 @@ Arguments::Arguments(const std::vector<std::string>& words, const std::set<std::
         flags_set_.insert(name);
         continue;
       } else {
-        if (i + 1 >= words.size()) throw UsageError("cli.usage.option_needs_value", {{"option", "--" + name}});
+        if (i + 1 >= words.size()) {
+          missing_value_ = name;
+          continue;
+        }
         value = words[++i];
       }
       if (options_.count(name) != 0) throw UsageError("cli.usage.option_twice", {{"option", "--" + name}});
@@ -28,6 +31,7 @@ Arguments::Arguments(const std::vector<std::string>& words, const std::set<std::
 
 std::optional<std::string> Arguments::option(const std::string& name) {
   used_.insert(name);
+  if (missing_value_ == name) throw UsageError("cli.usage.option_needs_value", {{"option", "--" + name}});
   const auto it = options_.find(name);
   if (it == options_.end()) return std::nullopt;
   return it->second;
@@ -39,6 +43,8 @@ bool Arguments::flag(const std::string& name) {
 }
 
 void Arguments::reject_unused() const {
+  // A command that knew this option asked for it, and option() reported the missing value.
+  if (missing_value_) throw UsageError("cli.usage.unknown_option", {{"option", "--" + *missing_value_}});
   for (const auto& [name, value] : options_) {
     if (used_.count(name) == 0) throw UsageError("cli.usage.unknown_option", {{"option", "--" + name}});
   }

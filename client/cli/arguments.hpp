@@ -39,6 +39,9 @@ class Arguments {
   std::vector<std::string> positional_;
   std::map<std::string, std::string> options_;
   std::set<std::string> flags_set_;
+  // An option last on the line, without its value: reported when a command asks for it, and
+  // as unknown otherwise (so that a mistyped trailing option is not said to "need a value").
+  std::optional<std::string> missing_value_;
   std::set<std::string> used_;
 };
 

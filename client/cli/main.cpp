@@ -168,8 +168,9 @@ std::vector<std::string> table_row(const json& record, const Context& context) {
             std::to_string(people), join(themes, ", "), state};
   }
   if (kind == "lot") {
-    return {record["id"], text(record, "date"), context.text("cli.table.lot"),
-            label("type_donateur", text(record, "type_donateur")), text(record, "nom_donateur"), "", "", state};
+    auto donor = label("type_donateur", text(record, "type_donateur"));
+    if (!text(record, "nom_donateur").empty()) donor += " – " + text(record, "nom_donateur");
+    return {record["id"], text(record, "date"), context.text("cli.table.lot"), donor, "", "", "", state};
   }
   if (kind == "device") {
     return {record["id"], "", label("type_appareil", text(record, "type")),
@@ -295,7 +296,7 @@ int export_sessions(Context& context) {
   {
     std::ofstream file(partial, std::ios::binary | std::ios::trunc);
     if (!file) {
-      std::cerr << context.text("cli.cannot_write_file", {{"path", partial.string()}}) << '\n';
+      std::cerr << context.text("cli.cannot_write_file", {{"path", target.string()}}) << '\n';
       return kExitFailure;
     }
     if (*format == "csv") {
@@ -322,11 +323,18 @@ int export_sessions(Context& context) {
     if (!file) {
       std::error_code ignored;
       std::filesystem::remove(partial, ignored);
-      std::cerr << context.text("cli.cannot_write_file", {{"path", partial.string()}}) << '\n';
+      std::cerr << context.text("cli.cannot_write_file", {{"path", target.string()}}) << '\n';
       return kExitFailure;
     }
   }
-  std::filesystem::rename(partial, target);
+  std::error_code renamed;
+  std::filesystem::rename(partial, target, renamed);
+  if (renamed) {  // e.g. the target is a folder: keep nothing of the attempt
+    std::error_code ignored;
+    std::filesystem::remove(partial, ignored);
+    std::cerr << context.text("cli.cannot_write_file", {{"path", target.string()}}) << '\n';
+    return kExitFailure;
+  }
   std::cerr << context.text("cli.exported", {{"count", std::to_string(rows)}, {"path", target.string()}}) << '\n';
   return kExitOk;
 }

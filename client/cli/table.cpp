@@ -53,10 +53,14 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
       line += cells[r][c];
       if (c + 1 < cells[r].size()) line += std::string(widths[c] - utf8_length(cells[r][c]) + 2, ' ');
     }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << '\n';
     if (r == 0) {
       std::string rule;
-      for (std::size_t c = 0; c < widths.size(); ++c) rule += std::string(widths[c], '-') + (c + 1 < widths.size() ? "  " : "");
+      for (std::size_t c = 0; c < widths.size(); ++c) {
+        if (widths[c] > 0) rule += std::string(widths[c], '-') + "  ";
+      }
+      while (!rule.empty() && rule.back() == ' ') rule.pop_back();
       out << rule << '\n';
     }
   }
