@@ -64,6 +64,17 @@ int report_problems(const Context& context, const Problems& problems) {
   return kExitInvalidInput;
 }
 
+// Input that could not be read at all: a missing file is named as such, bad JSON by the parser.
+int report_unreadable(const Context& context, const Problems& problems) {
+  for (const auto& problem : problems) {
+    if (problem.reason == "cannot_read_file") {
+      std::cerr << context.text("cli.cannot_read_file", {{"path", problem.field}}) << '\n';
+      return kExitInvalidInput;
+    }
+  }
+  return report_problems(context, problems);
+}
+
 std::optional<Date> date_option(Context& context, const std::string& name) {
   const auto value = context.args.option(name);
   if (!value) return std::nullopt;
@@ -89,15 +100,7 @@ int add_records(Context& context, AddWhat what) {
 
   Problems problems;
   const auto document = read_json(source, problems);
-  if (!document) {
-    for (auto& problem : problems) {
-      if (problem.reason == "cannot_read_file") {
-        std::cerr << context.text("cli.cannot_read_file", {{"path", problem.field}}) << '\n';
-        return kExitInvalidInput;
-      }
-    }
-    return report_problems(context, problems);
-  }
+  if (!document) return report_unreadable(context, problems);
   const auto batch = as_batch(*document);
   if (batch.empty()) return report_problems(context, {{"", "empty_batch", {}}});
 
@@ -131,7 +134,7 @@ int update_session(Context& context) {
   context.args.reject_unused();
   Problems problems;
   const auto fields = read_json(source, problems);
-  if (!fields) return report_problems(context, problems);
+  if (!fields) return report_unreadable(context, problems);
   auto store = context.open_store();
   const auto kind = store->kind_of_id(id);
   if (!kind) return report_problems(context, {{"id", "not_found", {{"value", id}}}});
