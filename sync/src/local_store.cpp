@@ -117,6 +117,9 @@ LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& voca
 
 LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary, Options options)
     : db_(path), vocabulary_(vocabulary), options_(std::move(options)), clock_(0, options_.wall_clock) {
+  // Refuse a store from a newer Relais before writing anything: even the journal mode below
+  // is written into the file's header.
+  require_known_schema(db_);
   // WAL keeps readers and the writer apart; synchronous=FULL makes each commit durable even
   // on power loss, which is worth an fsync per saved record.
   db_.exec("PRAGMA journal_mode = WAL");

@@ -92,13 +92,18 @@ int schema_version_of(const sqlite::Database& db) {
   return static_cast<int>(db.query_int64("PRAGMA user_version"));
 }
 
-int migrate(sqlite::Database& db) {
+void require_known_schema(const sqlite::Database& db) {
   const int found = schema_version_of(db);
   if (found > latest_schema_version()) {
     throw std::runtime_error(db.path().string() + " was written by a newer Relais (schema " + std::to_string(found) +
                              ", this build knows up to " + std::to_string(latest_schema_version()) +
                              "): update Relais to open it");
   }
+}
+
+int migrate(sqlite::Database& db) {
+  require_known_schema(db);
+  const int found = schema_version_of(db);
   for (int version = found; version < latest_schema_version(); ++version) {
     sqlite::Transaction transaction(db);
     db.exec(kMigrations[static_cast<std::size_t>(version)]);
