@@ -1,6 +1,6 @@
 // docs/records.md promises what relais-cli accepts and refuses: its examples are run here, in
 // the order they appear, against one fresh store, through the real binary.
-#include <regex>
+#include <algorithm>
 
 #include <catch2/catch.hpp>
 
@@ -15,16 +15,33 @@ struct DocExample {
   std::string expected_errors;  // the ```text block after a failing example
 };
 
+// The text of the fenced block that opens with `fence` at or after `from`, or "" when the next
+// non-blank text is something else. `from` moves past the block.
+std::string fenced_block(const std::string& markdown, std::size_t& from, const std::string& fence) {
+  const auto start = markdown.find_first_not_of(" \n", from);
+  if (start == std::string::npos || markdown.compare(start, fence.size(), fence) != 0) return {};
+  const auto body = start + fence.size();
+  const auto end = markdown.find("```", body);
+  if (end == std::string::npos) return {};
+  from = end + 3;
+  return markdown.substr(body, end - body);
+}
+
+// Blocks introduced by "<!-- example: KIND add -->" or "<!-- example: KIND add, fails -->".
 std::vector<DocExample> examples_of(const std::string& markdown) {
   std::vector<DocExample> out;
-  const std::regex marker(R"(<!-- example: (\w+) add(, fails)? -->\n```json\n([\s\S]*?)```)");
-  for (auto it = std::sregex_iterator(markdown.begin(), markdown.end(), marker); it != std::sregex_iterator(); ++it) {
-    DocExample example{(*it)[1].str(), (*it)[2].matched, (*it)[3].str(), {}};
-    if (example.must_fail) {
-      const auto after = markdown.substr(static_cast<std::size_t>(it->position() + it->length()));
-      std::smatch text;
-      if (std::regex_search(after, text, std::regex(R"(^\s*```text\n([\s\S]*?)```)"))) example.expected_errors = text[1];
-    }
+  const std::string marker = "<!-- example: ";
+  for (auto at = markdown.find(marker); at != std::string::npos; at = markdown.find(marker, at)) {
+    const auto close = markdown.find(" -->", at);
+    REQUIRE(close != std::string::npos);
+    const auto words = markdown.substr(at + marker.size(), close - at - marker.size());
+    DocExample example;
+    example.command = words.substr(0, words.find(' '));
+    example.must_fail = words.size() > 7 && words.compare(words.size() - 7, 7, ", fails") == 0;
+    at = close + 4;
+    example.json = fenced_block(markdown, at, "```json\n");
+    REQUIRE(!example.json.empty());
+    if (example.must_fail) example.expected_errors = fenced_block(markdown, at, "```text\n");
     out.push_back(std::move(example));
   }
   return out;

@@ -994,3 +994,109 @@ TEST_CASE("versions keep growing across reopening, even when the wall clock goes
   for (std::size_t i = 1; i < journal.size(); ++i) CHECK(journal[i - 1].version < journal[i].version);
   CHECK(journal.back().version > highest);
 }
+
+TEST_CASE("a refused record in a batch does not drag its children or later records into extra messages",
+          "[store]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+
+  SECTION("a device refused for its serial takes its events with it, with one message") {
+    const auto lot_id = add_lot(*store);
+    add_ok(*store, RecordKind::device, device_json(lot_id, "ordinateur_portable", "SN-001"));
+    auto duplicate = record_of(RecordKind::device, device_json(lot_id, "ordinateur_portable", "sn 001"));
+    relais::set_id(duplicate, relais::make_uuid_v7());
+    const auto event = record_of(RecordKind::device_event, event_json(relais::id_of(duplicate), "recu", "2026-11-12"));
+    const auto result = store->add(std::vector<AnyRecord>{duplicate, event});
+    INFO(to_text(result.problems));
+    REQUIRE(result.problems.size() == 1);
+    CHECK(has_problem(result.problems, "[0].numero_serie", "duplicate_serial"));
+    CHECK(result.ids.empty());
+  }
+
+  SECTION("a handover refused for want of an erasure is not seen by the erasure that follows it") {
+    const auto device_id = add_device(*store);
+    const auto result = store->add(std::vector<AnyRecord>{
+        record_of(RecordKind::device_event, event_json(device_id, "recu", "2026-11-05")),
+        record_of(RecordKind::device_event, event_json(device_id, "remis", "2026-11-07")),
+        record_of(RecordKind::device_event, erasure_json(device_id, "2026-11-08"))});
+    INFO(to_text(result.problems));
+    REQUIRE(result.problems.size() == 1);
+    CHECK(has_problem(result.problems, "[1].type", "erasure_required"));
+    CHECK(event_types(*store, device_id).empty());
+  }
+}
+
+TEST_CASE("deleting a device deletes its events too, each journaled", "[store]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto device_id = add_device(*store);
+  REQUIRE(add_event(*store, event_json(device_id, "recu", "2026-11-10")).ok());
+  REQUIRE(add_event(*store, erasure_json(device_id, "2026-11-11")).ok());
+  const auto journal_before = store->journal_size();
+
+  REQUIRE(store->remove(device_id).ok());
+
+  CHECK(store->count(RecordKind::device_event) == 0);
+  CHECK(store->count(RecordKind::device_event, /*include_deleted=*/true) == 2);
+  CHECK(store->journal_size() == journal_before + 3);
+  std::size_t event_deletes = 0;
+  for (const auto& entry : store->journal(0)) {
+    if (entry.op == "delete" && entry.kind == RecordKind::device_event) ++event_deletes;
+  }
+  CHECK(event_deletes == 2);
+}
+
+TEST_CASE("an update re-checks only the references it changes", "[store]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto place_id = add_ok(*store, RecordKind::place, place_json());
+  const auto other_place = add_ok(*store, RecordKind::place, place_json());
+  const auto session_id = add_session(*store, session_at(place_id));
+  // The place is deleted elsewhere (a sync from the server can do that).
+  store->database().exec("UPDATE places SET deleted_at = 1 WHERE id = '" + place_id + "'");
+
+  CHECK(store->update(session_id, json{{"notes", "Suite au prochain rendez-vous."}}).ok());
+  CHECK(store->update(session_id, json{{"lieu_id", other_place}}).ok());
+  store->database().exec("UPDATE places SET deleted_at = 1 WHERE id = '" + other_place + "'");
+  const auto back = store->update(session_id, json{{"lieu_id", place_id}});
+  CHECK(has_problem(back.problems, "lieu_id", "unknown_place"));
+}
+
+TEST_CASE("listing devices by period uses the date of their lot", "[store]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  auto early_lot = lot_json();
+  early_lot["date"] = "2026-10-01";
+  const auto early = add_ok(*store, RecordKind::lot, early_lot);
+  const auto late = add_lot(*store);  // 2026-11-10
+  const auto early_device = add_ok(*store, RecordKind::device, device_json(early));
+  add_ok(*store, RecordKind::device, device_json(late));
+
+  ListQuery query;
+  query.kinds = {RecordKind::device};
+  query.to = relais::Date{2026, 10, 31};
+  const auto listed = store->list(query);
+  REQUIRE(listed.size() == 1);
+  CHECK(listed.front()["id"] == early_device);
+}
+
+TEST_CASE("field versions start at the record's creation and follow each changed field", "[store]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto id = add_session(*store);
+  const auto field_versions = [&] {
+    auto statement = store->database().prepare("SELECT field_versions, version FROM sessions WHERE id = ?");
+    statement.bind(1, id);
+    REQUIRE(statement.step());
+    return std::pair{json::parse(statement.column_text(0)), statement.column_int64(1)};
+  };
+  const auto [created, created_version] = field_versions();
+  CHECK(created == json{{"*", created_version}});
+
+  REQUIRE(store->update(id, json{{"duree", 90}}).ok());
+  const auto [updated, updated_version] = field_versions();
+  CHECK(updated_version > created_version);
+  CHECK(updated["*"] == created_version);
+  CHECK(updated["duree"] == updated_version);
+  CHECK(!updated.contains("date"));
+}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <limits>
 #include <set>
 
 #include "relais/json_reader.hpp"
@@ -34,6 +35,12 @@ constexpr std::array<std::string_view, 8> kMetadataKeys{
 // Text lengths (in characters) beyond which a field is refused.
 constexpr std::size_t kShortText = 200;
 constexpr std::size_t kNotesLength = 2000;
+
+// Adds non-negative counts from the input without overflowing (absurd counts stay absurd).
+std::int64_t add_count(std::int64_t sum, std::int64_t count) {
+  constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+  return count > kMax - sum ? kMax : sum + count;
+}
 
 }  // namespace
 
@@ -212,9 +219,9 @@ std::map<std::string, std::int64_t>& Participants::group(std::string_view name) 
 std::int64_t Participants::non_communique(std::string_view group_name) const {
   std::int64_t known = 0;
   for (const auto& [code, count] : group(group_name)) {
-    if (code != kNotCommunicated) known += count;
+    if (code != kNotCommunicated && count > 0) known = add_count(known, count);
   }
-  return std::max<std::int64_t>(0, total - known);
+  return known >= total ? 0 : total - known;
 }
 
 std::int64_t Session::people_count() const {
@@ -244,6 +251,7 @@ Participants decode_participants(const json& input, Problems& problems) {
   Problems local;
   ObjectReader reader(input, local);
   Participants out;
+  if (!reader.has("total")) local.push_back({"total", "required", {}});
   out.total = reader.integer("total").value_or(0);
   out.deja_accompagnes = reader.integer("deja_accompagnes").value_or(0);
   for (const auto group : Participants::kGroups) {
@@ -256,6 +264,15 @@ Participants decode_participants(const json& input, Problems& problems) {
       }
       out.group(group)[code] = value.get<std::int64_t>();
     }
+  }
+  // The counts list known categories only (see Participants). An explicit "non_communique" equal
+  // to what remains of the total adds nothing (to_json writes exactly that), so it is dropped and
+  // a session decodes the same from its own JSON; one that does not match is kept for
+  // validation to report (counts_must_equal_total).
+  for (const auto group : Participants::kGroups) {
+    auto& counts = out.group(group);
+    const auto unknown = counts.find(std::string(kNotCommunicated));
+    if (unknown != counts.end() && unknown->second == out.non_communique(group)) counts.erase(unknown);
   }
   reader.finish();
   prefix_fields(local, "participants");
@@ -279,7 +296,10 @@ json participants_to_json(const Participants& participants) {
 void validate_participants(const Participants& participants, Checker& check) {
   check.range("participants.total", participants.total, 1, 10000);
   check.range("participants.deja_accompagnes", participants.deja_accompagnes, 0, 10000);
-  if (participants.deja_accompagnes > participants.total) {
+  // Without a usable total (missing, mistyped or out of range, which is reported above or by
+  // decoding), comparing the other counts with it would only add misleading problems.
+  const bool total_ok = participants.total >= 1 && participants.total <= 10000;
+  if (total_ok && participants.deja_accompagnes > participants.total) {
     check.add("participants.deja_accompagnes", "exceeds_total",
               {{"value", std::to_string(participants.deja_accompagnes)}, {"total", std::to_string(participants.total)}});
   }
@@ -294,10 +314,11 @@ void validate_participants(const Participants& participants, Checker& check) {
         check.range(field, count, 0, participants.total);
         continue;
       }
-      sum += count;
+      sum = add_count(sum, count);
       if (code == kNotCommunicated) has_explicit_unknown = true;
     }
     const auto field = "participants." + std::string(group);
+    if (!total_ok) continue;
     if (sum > participants.total) {
       check.add(field, "counts_exceed_total", {{"sum", std::to_string(sum)}, {"total", std::to_string(participants.total)}});
     } else if (has_explicit_unknown && sum != participants.total) {
@@ -510,12 +531,13 @@ bool requires_prior_erasure(std::string_view event_type) {
 }
 
 std::string device_outcome(const std::vector<DeviceEvent>& events) {
-  // The latest final event decides: handed over wins over everything, as the device left.
+  // A device handed to a person was reused, whatever else was recorded; otherwise the latest
+  // of "recycled" and "dismantled for parts" (events come oldest first) decides.
   std::string outcome = "en_attente";
   for (const auto& event : events) {
     if (event.type == "remis") return "reemploi";
     if (event.type == "recycle") outcome = "recyclage";
-    if (event.type == "demonte" && outcome != "recyclage") outcome = "pieces";
+    if (event.type == "demonte") outcome = "pieces";
   }
   return outcome;
 }

@@ -1,6 +1,7 @@
 #include "relais/local_store.hpp"
 
 #include <cstdlib>
+#include <set>
 #include <stdexcept>
 #include <system_error>
 #include <variant>
@@ -154,14 +155,16 @@ LocalStore::~LocalStore() = default;
 int LocalStore::schema_version() const { return schema_version_of(db_); }
 
 std::optional<std::string> LocalStore::meta(const std::string& key) const {
-  auto statement = db_.prepare("SELECT value FROM meta WHERE key = ?");
+  const auto statement_lease = db_.cached("SELECT value FROM meta WHERE key = ?");
+  auto& statement = *statement_lease;
   statement.bind(1, key);
   if (!statement.step()) return std::nullopt;
   return statement.column_text(0);
 }
 
 void LocalStore::set_meta(const std::string& key, const std::string& value) {
-  auto statement = db_.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  const auto statement_lease = db_.cached("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  auto& statement = *statement_lease;
   statement.bind(1, key).bind(2, value);
   statement.run();
 }
@@ -170,10 +173,12 @@ ValidationContext LocalStore::validation_context() const {
   return ValidationContext{vocabulary_, options_.today.value_or(today_local())};
 }
 
-std::int64_t LocalStore::next_version() {
-  const auto version = clock_.tick();
-  set_meta("hlc_last", std::to_string(version));
-  return version;
+std::int64_t LocalStore::next_version() { return clock_.tick(); }
+
+void LocalStore::commit(sqlite::Transaction& transaction) {
+  // The clock is saved with the changes it stamped, so versions keep growing after a restart.
+  set_meta("hlc_last", std::to_string(clock_.last()));
+  transaction.commit();
 }
 
 // [SECTION] Reading -----------------------------------------------------------------------------
@@ -181,7 +186,8 @@ std::int64_t LocalStore::next_version() {
 std::optional<LocalStore::StoredRow> LocalStore::load_row(const std::string& id, std::optional<RecordKind> kind) const {
   for (const auto& spec : table_specs()) {
     if (kind && spec.kind != *kind) continue;
-    auto statement = db_.prepare(std::string("SELECT ") + kCommonColumns + " FROM " + spec.table + " WHERE id = ?");
+    const auto statement_lease = db_.cached(std::string("SELECT ") + kCommonColumns + " FROM " + spec.table + " WHERE id = ?");
+    auto& statement = *statement_lease;
     statement.bind(1, id);
     if (!statement.step()) continue;
     return StoredRow{spec.kind,
@@ -214,8 +220,9 @@ json LocalStore::with_metadata(const StoredRow& row) const {
   if (row.mediateur_id) out["mediateur_id"] = *row.mediateur_id;
   if (row.kind == RecordKind::device) {
     // A device is shown with its event log, oldest first, and where it ended up.
-    auto statement = db_.prepare(
+    const auto statement_lease = db_.cached(
         "SELECT id, body FROM device_events WHERE device_id = ? AND deleted_at IS NULL ORDER BY date, created_at");
+    auto& statement = *statement_lease;
     statement.bind(1, row.id);
     json events = json::array();
     std::vector<DeviceEvent> typed;
@@ -247,11 +254,17 @@ std::vector<json> LocalStore::list(const ListQuery& query) const {
     if (spec.date_column != nullptr) {
       if (query.from) sql += std::string(" AND ") + spec.date_column + " >= :from";
       if (query.to) sql += std::string(" AND ") + spec.date_column + " <= :to";
+    } else if (kind == RecordKind::device && (query.from || query.to)) {
+      // A device has no date of its own: it is dated by the lot it came in.
+      sql += " AND lot_id IN (SELECT id FROM lots WHERE 1 = 1";
+      if (query.from) sql += " AND date >= :from";
+      if (query.to) sql += " AND date <= :to";
+      sql += ")";
     }
     sql += std::string(" ORDER BY ") + spec.order_by + " LIMIT :limit OFFSET :offset";
     auto statement = db_.prepare(sql);
     int index = 1;
-    if (spec.date_column != nullptr) {
+    if (spec.date_column != nullptr || kind == RecordKind::device) {
       if (query.from) statement.bind(index++, format_date(*query.from));
       if (query.to) statement.bind(index++, format_date(*query.to));
     }
@@ -352,18 +365,30 @@ std::int64_t LocalStore::journal_size() const { return db_.query_int64("SELECT c
 namespace {
 
 bool is_live(const sqlite::Database& db, const char* table, const std::string& id) {
-  auto statement = db.prepare(std::string("SELECT 1 FROM ") + table + " WHERE id = ? AND deleted_at IS NULL");
+  const auto statement_lease = db.cached(std::string("SELECT 1 FROM ") + table + " WHERE id = ? AND deleted_at IS NULL");
+  auto& statement = *statement_lease;
   statement.bind(1, id);
   return statement.step();
 }
 
 }  // namespace
 
-void LocalStore::check_against_store(const AnyRecord& record, bool is_new, Problems& problems) {
-  const auto place_exists = [&](const char* field, const std::optional<std::string>& lieu_id) {
-    if (lieu_id && !is_live(db_, "places", *lieu_id)) problems.push_back({field, "unknown_place", {{"value", *lieu_id}}});
+void LocalStore::check_against_store(const AnyRecord& record, const json* previous, Problems& problems) {
+  // On an update only the references that change are checked again: a record keeps pointing
+  // at a place deleted elsewhere until someone changes that field.
+  const auto changed = [&](const char* field, const std::optional<std::string>& value) {
+    if (previous == nullptr) return true;
+    const auto it = previous->find(field);
+    const std::optional<std::string> before =
+        it != previous->end() && it->is_string() ? std::optional(it->get<std::string>()) : std::nullopt;
+    return before != value;
   };
-  if (is_new) {
+  const auto place_exists = [&](const char* field, const std::optional<std::string>& lieu_id) {
+    if (lieu_id && changed(field, lieu_id) && !is_live(db_, "places", *lieu_id)) {
+      problems.push_back({field, "unknown_place", {{"value", *lieu_id}}});
+    }
+  };
+  if (previous == nullptr) {
     const auto& id = id_of(record);
     if (load_row(id)) problems.push_back({"id", "id_exists", {{"value", id}}});
   }
@@ -372,13 +397,14 @@ void LocalStore::check_against_store(const AnyRecord& record, bool is_new, Probl
   } else if (const auto* lot = std::get_if<Lot>(&record)) {
     place_exists("lieu_id", lot->lieu_id);
   } else if (const auto* device = std::get_if<Device>(&record)) {
-    if (!is_live(db_, "lots", device->lot_id)) {
+    if (changed("lot_id", device->lot_id) && !is_live(db_, "lots", device->lot_id)) {
       problems.push_back({"lot_id", "unknown_lot", {{"value", device->lot_id}}});
     }
     const auto key = serial_key(device->numero_serie);
     if (!key.empty()) {
-      auto statement =
-          db_.prepare("SELECT id FROM devices WHERE serial_key = ? AND deleted_at IS NULL AND id <> ? LIMIT 1");
+      const auto statement_lease =
+          db_.cached("SELECT id FROM devices WHERE serial_key = ? AND deleted_at IS NULL AND id <> ? LIMIT 1");
+      auto& statement = *statement_lease;
       statement.bind(1, key).bind(2, device->id);
       if (statement.step()) {
         problems.push_back(
@@ -386,11 +412,11 @@ void LocalStore::check_against_store(const AnyRecord& record, bool is_new, Probl
       }
     }
   } else if (const auto* event = std::get_if<DeviceEvent>(&record)) {
-    if (!is_live(db_, "devices", event->device_id)) {
+    if (changed("device_id", event->device_id) && !is_live(db_, "devices", event->device_id)) {
       problems.push_back({"device_id", "unknown_device", {{"value", event->device_id}}});
     }
   } else if (const auto* advisor = std::get_if<Advisor>(&record)) {
-    if (!is_live(db_, "structures", advisor->structure_id)) {
+    if (changed("structure_id", advisor->structure_id) && !is_live(db_, "structures", advisor->structure_id)) {
       problems.push_back({"structure_id", "unknown_structure", {{"value", advisor->structure_id}}});
     }
     place_exists("lieu_id", advisor->lieu_id);
@@ -400,17 +426,19 @@ void LocalStore::check_against_store(const AnyRecord& record, bool is_new, Probl
 void LocalStore::check_device_invariants(const std::string& device_id, Problems& problems) {
   // Décret 2022-190: no device that holds data is handed over or called refurbished before
   // a successful erasure of the previous users' data is recorded (on or before that day).
-  auto type_statement = db_.prepare("SELECT type FROM devices WHERE id = ?");
+  const auto type_statement_lease = db_.cached("SELECT type FROM devices WHERE id = ?");
+  auto& type_statement = *type_statement_lease;
   type_statement.bind(1, device_id);
   if (!type_statement.step()) return;
   const auto* type = vocabulary_.set("type_appareil").find(type_statement.column_text(0));
   if (type != nullptr && !type->extra.value("holds_data", true)) return;
 
-  auto statement = db_.prepare(
+  const auto statement_lease = db_.cached(
       "SELECT e.type, e.date FROM device_events e WHERE e.device_id = ?1 AND e.deleted_at IS NULL"
       " AND e.type IN ('remis', 'reconditionne') AND NOT EXISTS ("
       "  SELECT 1 FROM device_events x WHERE x.device_id = ?1 AND x.deleted_at IS NULL AND x.type = 'efface'"
       "  AND json_extract(x.body, '$.resultat') = 'reussi' AND x.date <= e.date) LIMIT 1");
+  auto& statement = *statement_lease;
   statement.bind(1, device_id);
   if (statement.step()) {
     problems.push_back({"type", "erasure_required",
@@ -422,7 +450,8 @@ void LocalStore::check_device_invariants(const std::string& device_id, Problems&
 
 void LocalStore::check_not_referenced(RecordKind kind, const std::string& id, Problems& problems) {
   const auto count_live = [&](const char* sql) {
-    auto statement = db_.prepare(sql);
+    const auto statement_lease = db_.cached(sql);
+    auto& statement = *statement_lease;
     statement.bind(1, id);
     return statement.step() ? statement.column_int64(0) : 0;
   };
@@ -471,7 +500,8 @@ void LocalStore::write_row(const AnyRecord& record, const std::string& op, const
     sql += "body = ?, created_at = ?, updated_at = ?, deleted_at = ?, version = ?, version_device = ?,"
            " field_versions = ?, mediateur_id = coalesce(?, mediateur_id) WHERE id = ?";
   }
-  auto statement = db_.prepare(sql);
+  const auto statement_lease = db_.cached(sql);
+  auto& statement = *statement_lease;
   int index = 1;
   if (op == "create") statement.bind(index++, id);
   for (const auto& value : values) bind_value(statement, index++, value);
@@ -489,10 +519,12 @@ void LocalStore::write_row(const AnyRecord& record, const std::string& op, const
   statement.run();
 
   if (const auto* session = std::get_if<Session>(&record)) {
-    auto clear = db_.prepare("DELETE FROM session_codes WHERE session_id = ?");
+    const auto clear_lease = db_.cached("DELETE FROM session_codes WHERE session_id = ?");
+    auto& clear = *clear_lease;
     clear.bind(1, id);
     clear.run();
-    auto insert = db_.prepare("INSERT OR IGNORE INTO session_codes (session_id, field, code) VALUES (?, ?, ?)");
+    const auto insert_lease = db_.cached("INSERT OR IGNORE INTO session_codes (session_id, field, code) VALUES (?, ?, ?)");
+    auto& insert = *insert_lease;
     for (const auto& [field, codes] :
          {std::pair{"thematiques", &session->thematiques}, std::pair{"materiel", &session->materiel}}) {
       for (const auto& code : *codes) {
@@ -506,8 +538,9 @@ void LocalStore::write_row(const AnyRecord& record, const std::string& op, const
 
 void LocalStore::append_journal(RecordKind kind, const std::string& id, const std::string& op, std::int64_t version,
                                 const json& changes, std::int64_t now_ms) {
-  auto statement = db_.prepare(
+  const auto statement_lease = db_.cached(
       "INSERT INTO journal (kind, record_id, op, version, device_id, changes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  auto& statement = *statement_lease;
   statement.bind(1, std::string(to_string(kind)))
       .bind(2, id)
       .bind(3, op)
@@ -529,27 +562,47 @@ WriteResult LocalStore::add(AnyRecord record) {
   return result;
 }
 
+namespace {
+
+// The record a record hangs from, when it is a device (its lot) or an event (its device).
+std::optional<std::string> parent_of(const AnyRecord& record) {
+  if (const auto* device = std::get_if<Device>(&record)) return device->lot_id;
+  if (const auto* event = std::get_if<DeviceEvent>(&record)) return event->device_id;
+  return std::nullopt;
+}
+
+}  // namespace
+
 WriteResult LocalStore::add(std::vector<AnyRecord> records) {
   WriteResult result;
   const auto context = validation_context();
+  // Ids of the batch's refused records: their children are refused with them, without a
+  // second message saying the parent does not exist.
+  std::set<std::string> refused;
   sqlite::Transaction transaction(db_);
   for (std::size_t i = 0; i < records.size(); ++i) {
     auto& record = records[i];
     Problems problems = validate(record, context);
     if (id_of(record).empty()) set_id(record, make_uuid_v7());
-    if (problems.empty()) check_against_store(record, /*is_new=*/true, problems);
-    if (problems.empty()) {
+    const auto parent = parent_of(record);
+    const bool parent_refused = parent && refused.count(*parent) != 0;
+    if (problems.empty() && !parent_refused) check_against_store(record, nullptr, problems);
+    if (problems.empty() && !parent_refused) {
       if (auto* device = std::get_if<Device>(&record)) apply_default_weight(*device, vocabulary_);
       const auto version = next_version();
       const auto now_ms = now_unix_ms();
       auto body = to_json(record);
       body.erase("id");
-      json field_versions = json::object();
-      for (const auto& item : body.items()) field_versions[item.key()] = version;
-      write_row(record, "create", body, field_versions, version, now_ms, now_ms);
+      // Each record is its own savepoint, so that a record refused after being written (an
+      // event that breaks its device's rules) does not stay visible to the next ones.
+      db_.exec("SAVEPOINT record");
+      write_row(record, "create", body, json{{"*", version}}, version, now_ms, now_ms);
       if (const auto* event = std::get_if<DeviceEvent>(&record)) check_device_invariants(event->device_id, problems);
-      result.ids.push_back(id_of(record));
+      if (!problems.empty()) db_.exec("ROLLBACK TO record");
+      db_.exec("RELEASE record");
     }
+    if (!problems.empty() || parent_refused) refused.insert(id_of(record));
+    if (problems.empty() && !parent_refused) result.ids.push_back(id_of(record));
     prefix_fields(problems, "[" + std::to_string(i) + "]");
     result.problems.insert(result.problems.end(), problems.begin(), problems.end());
   }
@@ -557,7 +610,7 @@ WriteResult LocalStore::add(std::vector<AnyRecord> records) {
     result.ids.clear();
     return result;  // the transaction rolls back: nothing of the batch is kept
   }
-  transaction.commit();
+  commit(transaction);
   return result;
 }
 
@@ -596,7 +649,7 @@ WriteResult LocalStore::update(const std::string& id, const json& fields) {
   merged["id"] = id;
   auto checked = check_record(row->kind, merged, validation_context());
   result.problems.insert(result.problems.end(), checked.problems.begin(), checked.problems.end());
-  if (result.ok()) check_against_store(checked.record, /*is_new=*/false, result.problems);
+  if (result.ok()) check_against_store(checked.record, &row->body, result.problems);
   if (!result.ok()) return result;
 
   if (auto* device = std::get_if<Device>(&checked.record)) apply_default_weight(*device, vocabulary_);
@@ -626,9 +679,20 @@ WriteResult LocalStore::update(const std::string& id, const json& fields) {
     }
   }
   if (!result.ok()) return result;
-  transaction.commit();
+  commit(transaction);
   result.ids.push_back(id);
   return result;
+}
+
+void LocalStore::mark_deleted(RecordKind kind, const std::string& id) {
+  const auto version = next_version();
+  const auto now_ms = now_unix_ms();
+  const auto lease = db_.cached(std::string("UPDATE ") + spec_of(kind).table +
+                                " SET deleted_at = ?, updated_at = ?, version = ?, version_device = ? WHERE id = ?");
+  auto& statement = *lease;
+  statement.bind(1, now_ms).bind(2, now_ms).bind(3, version).bind(4, device_id_).bind(5, id);
+  statement.run();
+  append_journal(kind, id, "delete", version, json::object(), now_ms);
 }
 
 WriteResult LocalStore::remove(const std::string& id) {
@@ -646,13 +710,18 @@ WriteResult LocalStore::remove(const std::string& id) {
   check_not_referenced(row->kind, id, result.problems);
   if (!result.ok()) return result;
 
-  const auto version = next_version();
-  const auto now_ms = now_unix_ms();
-  auto statement = db_.prepare(std::string("UPDATE ") + spec_of(row->kind).table +
-                               " SET deleted_at = ?, updated_at = ?, version = ?, version_device = ? WHERE id = ?");
-  statement.bind(1, now_ms).bind(2, now_ms).bind(3, version).bind(4, device_id_).bind(5, id);
-  statement.run();
-  append_journal(row->kind, id, "delete", version, json::object(), now_ms);
+  if (row->kind == RecordKind::device) {
+    // A device's event log goes with it: each event is deleted (and journaled) too.
+    std::vector<std::string> events;
+    {
+      const auto lease = db_.cached("SELECT id FROM device_events WHERE device_id = ? AND deleted_at IS NULL");
+      auto& statement = *lease;
+      statement.bind(1, id);
+      while (statement.step()) events.push_back(statement.column_text(0));
+    }
+    for (const auto& event_id : events) mark_deleted(RecordKind::device_event, event_id);
+  }
+  mark_deleted(row->kind, id);
   if (row->kind == RecordKind::device_event) {
     Problems problems;
     check_device_invariants(row->body.value("device_id", std::string{}), problems);
@@ -662,7 +731,7 @@ WriteResult LocalStore::remove(const std::string& id) {
       return result;
     }
   }
-  transaction.commit();
+  commit(transaction);
   result.ids.push_back(id);
   return result;
 }

@@ -117,6 +117,12 @@ void Database::exec(std::string_view sql) {
   }
 }
 
+Database::Lease Database::cached(const std::string& sql) const {
+  auto& slot = statements_[sql];
+  if (!slot) slot = std::make_unique<Statement>(db_.get(), sql);
+  return Lease(*slot);
+}
+
 std::int64_t Database::changes() const { return sqlite3_changes64(db_.get()); }
 
 std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }

@@ -83,7 +83,8 @@ class LocalStore {
   WriteResult add(AnyRecord record);
   // Replaces the given top-level fields of a record (null removes an optional field).
   WriteResult update(const std::string& id, const nlohmann::json& fields);
-  // Soft delete: the row stays, marked deleted, and the deletion is journaled.
+  // Soft delete: the row stays, marked deleted, and the deletion is journaled. A device's
+  // events are deleted with it; a lot, place or structure still in use is refused.
   WriteResult remove(const std::string& id);
 
   // The record with its metadata (kind, created_at, updated_at, deleted_at, version), or
@@ -109,7 +110,8 @@ class LocalStore {
   struct StoredRow;
   std::optional<StoredRow> load_row(const std::string& id, std::optional<RecordKind> kind = std::nullopt) const;
   ValidationContext validation_context() const;
-  void check_against_store(const AnyRecord& record, bool is_new, Problems& problems);
+  // Rules that need other records; `previous` is the stored body on an update, null on a create.
+  void check_against_store(const AnyRecord& record, const nlohmann::json* previous, Problems& problems);
   void check_device_invariants(const std::string& device_id, Problems& problems);
   void check_not_referenced(RecordKind kind, const std::string& id, Problems& problems);
   void write_row(const AnyRecord& record, const std::string& op, const nlohmann::json& changes,
@@ -118,6 +120,8 @@ class LocalStore {
   void append_journal(RecordKind kind, const std::string& id, const std::string& op, std::int64_t version,
                       const nlohmann::json& changes, std::int64_t now_unix_ms);
   std::int64_t next_version();
+  void commit(sqlite::Transaction& transaction);
+  void mark_deleted(RecordKind kind, const std::string& id);
   nlohmann::json with_metadata(const StoredRow& row) const;
 
   sqlite::Database db_;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -67,6 +68,21 @@ class Database {
 
   void exec(std::string_view sql);
   Statement prepare(std::string_view sql) const { return Statement(db_.get(), sql); }
+  // A statement prepared once per connection and kept. The lease resets it when it goes out
+  // of scope, so no half-read statement keeps an old snapshot open. Not for a statement that
+  // is still being stepped by a caller up the stack.
+  class Lease {
+   public:
+    explicit Lease(Statement& statement) : statement_(&statement) {}
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { statement_->reset(); }
+    Statement& operator*() const { return *statement_; }
+
+   private:
+    Statement* statement_;
+  };
+  Lease cached(const std::string& sql) const;
   std::int64_t changes() const;
   std::int64_t last_insert_rowid() const;
   // A single integer (e.g. PRAGMA user_version); 0 when there is no row.
@@ -80,6 +96,8 @@ class Database {
   };
   std::filesystem::path path_;
   std::unique_ptr<sqlite3, Closer> db_;
+  // Declared after db_ so that the statements are finalized before the connection closes.
+  mutable std::unordered_map<std::string, std::unique_ptr<Statement>> statements_;
 };
 
 // BEGIN IMMEDIATE on construction (the write lock is taken now, so no other writer can make
