@@ -233,8 +233,11 @@ TEST_CASE("Bad usage exits with 2 and one line saying why, and touches no store"
       {{"list", "--frob", "1"}, "relais-cli: unknown option --frob"},
       {{"list", "--frob"}, "relais-cli: unknown option --frob"},  // not "needs a value"
       {{"list", "--kind"}, "relais-cli: option --kind needs a value"},
-      {{"list", "--kind", "car"}, "relais-cli: --kind: unknown value “car”; allowed: session, equipment, place"},
+      {{"list", "--kind", "car"},
+       "relais-cli: --kind: unknown value “car”; allowed: session, equipment, place, structure, advisor"},
       {{"list", "--limit", "many"}, "relais-cli: --limit: invalid number “many”"},
+      {{"list", "--limit", "5x"}, "relais-cli: --limit: invalid number “5x”"},
+      {{"list", "--limit", "-1"}, "relais-cli: --limit: invalid number “-1”"},
       {{"list", "--format", "json", "--format", "table"}, "relais-cli: option --format is given twice"},
       {{"--lang", "de", "list"}, "relais-cli: --lang: unknown value “de”; allowed: fr, en"},
       {{"show"}, "relais-cli: “show” takes exactly one id"},
@@ -1103,4 +1106,36 @@ TEST_CASE("A store keeps its records and its journal from one run to the next", 
   CHECK(journal[2].op == "update");
   CHECK(journal[0].device_id == journal[2].device_id);  // one device identity across runs
   CHECK(journal[0].device_id == store->device_id());
+}
+
+TEST_CASE("Structures and advisors are added and listed as reference data", "[cli]") {
+  Cli cli;
+  const auto structure = cli.run({"structure", "add"},
+                                 R"({"nom": "France Services Villeurbanne", "pivot": "21690266800013",
+                                     "code_postal": "69100"})");
+  INFO(describe(structure));
+  REQUIRE(structure.exit_code == 0);
+  const auto structure_id = lines(structure.out).at(0);
+
+  const auto advisor = cli.run({"advisor", "add"}, json{{"nom", "Benali"},
+                                                        {"prenom", "Samia"},
+                                                        {"structure_id", structure_id},
+                                                        {"role", "coordinateur"}}
+                                                       .dump());
+  INFO(describe(advisor));
+  REQUIRE(advisor.exit_code == 0);
+
+  const auto table = cli.run({"list", "--kind", "advisor"}, {}, "fr");
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("Samia Benali") != std::string::npos);
+  CHECK(table.out.find("Coordinateur·rice") != std::string::npos);
+
+  // An advisor of a structure that does not exist is refused, and nothing is stored.
+  const auto orphan = cli.run({"advisor", "add"},
+                              R"({"nom": "Martin", "structure_id": "0192f0c1-7a3e-7b2c-9d4e-5f6a7b8c9d0e",
+                                  "role": "mediateur"})");
+  CHECK(orphan.exit_code == 2);
+  CHECK(orphan.err.rfind("structure_id", 0) == 0);
+  const auto listed = json::parse(cli.run({"list", "--kind", "advisor", "--format", "json"}).out);
+  CHECK(listed.size() == 1);
 }

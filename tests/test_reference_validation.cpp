@@ -8,30 +8,15 @@
 using namespace relais;
 using nlohmann::json;
 using relais::test::has_problem;
+using relais::test::check;
+using relais::test::require_ok;
+using relais::test::require_only;
 using relais::test::to_text;
 
 namespace {
 
 constexpr const char* kStructureId = "0192f0c1-7a3e-7b2c-9d4e-5f6a7b8c9d0e";
 
-Problems check(RecordKind kind, const json& record) {
-  return check_record(kind, record, relais::test::context()).problems;
-}
-
-void require_ok(RecordKind kind, const json& record) {
-  const auto problems = check(kind, record);
-  INFO(to_text(problems));
-  REQUIRE(problems.empty());
-}
-
-// The record has exactly one problem, on `field`, for `reason`.
-void require_only(RecordKind kind, const json& record, const std::string& field, const std::string& reason) {
-  const auto problems = check(kind, record);
-  INFO("expected " << field << " / " << reason << ", got:\n" << to_text(problems));
-  REQUIRE(problems.size() == 1u);
-  CHECK(problems[0].field == field);
-  CHECK(problems[0].reason == reason);
-}
 
 json valid_place() {
   return {{"nom", "France Services Lyon 1er"},

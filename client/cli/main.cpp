@@ -1,6 +1,7 @@
 // relais-cli: the headless command line over the advisor's local store.
 // Exit codes: 0 success, 2 invalid input (usage, JSON, validation; nothing stored),
 // 1 any other failure (unreadable store, disk full...).
+#include <charconv>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -91,9 +92,9 @@ std::string expect_one_id(Context& context, std::size_t position, const char* co
 
 // [SECTION] Adding records ----------------------------------------------------------------------
 
-enum class AddWhat { sessions, equipment, places };
+enum class AddWhat { sessions, equipment, reference };
 
-int add_records(Context& context, AddWhat what) {
+int add_records(Context& context, AddWhat what, RecordKind reference_kind = RecordKind::place) {
   const auto source = context.args.option("json");
   context.args.reject_unused();
   if (context.args.positional().size() != 2) throw UsageError("cli.usage.extra_words");
@@ -109,7 +110,7 @@ int add_records(Context& context, AddWhat what) {
   switch (what) {
     case AddWhat::sessions: decoded = decode_sessions(batch, validation); break;
     case AddWhat::equipment: decoded = decode_equipment(batch, validation); break;
-    case AddWhat::places: decoded = decode_reference(RecordKind::place, batch, validation); break;
+    case AddWhat::reference: decoded = decode_reference(reference_kind, batch, validation); break;
   }
   const bool single = !document->is_array();
   // The model's rules first: if any record breaks them, the store is not even opened for writing.
@@ -181,6 +182,10 @@ std::vector<std::string> table_row(const json& record, const Context& context) {
             label("devenir", text(record, "devenir")), std::to_string(record.value("events", json::array()).size()),
             state};
   }
+  if (kind == "advisor") {
+    return {record["id"], trim(text(record, "prenom") + " " + text(record, "nom")), label("role", text(record, "role")),
+            text(record, "structure_id"), "", "", "", state};
+  }
   return {record["id"], text(record, "nom"), text(record, "commune"), text(record, "code_postal"), "", "", "", state};
 }
 
@@ -192,6 +197,10 @@ std::vector<std::string> table_header(const std::string& kind, const Context& co
   if (kind == "equipment") {
     return {"ID", context.text("cli.table.date"), context.text("cli.table.type"), context.text("cli.table.detail"),
             context.text("cli.table.serial"), context.text("cli.table.outcome"), context.text("cli.table.events"), ""};
+  }
+  if (kind == "advisor") {
+    return {"ID", context.text("cli.table.name"), context.text("cli.table.role"), context.text("cli.table.structure"),
+            "", "", "", ""};
   }
   return {"ID", context.text("cli.table.name"), context.text("cli.table.commune"), context.text("cli.table.postal"),
           "", "", "", ""};
@@ -205,21 +214,25 @@ int list_records(Context& context) {
   query.to = date_option(context, "to");
   query.include_deleted = context.args.flag("include-deleted");
   if (const auto limit = context.args.option("limit")) {
-    try {
-      query.limit = std::stoll(*limit);
-    } catch (...) {
+    std::int64_t value = -1;
+    const auto* end = limit->data() + limit->size();
+    const auto [stop, error] = std::from_chars(limit->data(), end, value);
+    if (error != std::errc{} || stop != end || value < 0) {
       throw UsageError("cli.usage.bad_number", {{"option", "--limit"}, {"value", *limit}});
     }
+    query.limit = value;
   }
   context.args.reject_unused();
   if (kind == "session") {
     query.kinds = {RecordKind::session};
   } else if (kind == "equipment") {
     query.kinds = {RecordKind::lot, RecordKind::device};
-  } else if (kind == "place") {
-    query.kinds = {RecordKind::place};
+  } else if (const auto reference = parse_record_kind(kind);
+             reference == RecordKind::place || reference == RecordKind::structure || reference == RecordKind::advisor) {
+    query.kinds = {*reference};
   } else {
-    throw UsageError("cli.usage.bad_choice", {{"option", "--kind"}, {"value", kind}, {"allowed", "session, equipment, place"}});
+    throw UsageError("cli.usage.bad_choice",
+                     {{"option", "--kind"}, {"value", kind}, {"allowed", "session, equipment, place, structure, advisor"}});
   }
   if (format != "table" && format != "json") {
     throw UsageError("cli.usage.bad_choice", {{"option", "--format"}, {"value", format}, {"allowed", "table, json"}});
@@ -363,7 +376,9 @@ int run_command(Context& context) {
   if (command == "session" && sub == "add") return add_records(context, AddWhat::sessions);
   if (command == "session" && sub == "update") return update_session(context);
   if (command == "equipment" && sub == "add") return add_records(context, AddWhat::equipment);
-  if (command == "place" && sub == "add") return add_records(context, AddWhat::places);
+  if (command == "place" && sub == "add") return add_records(context, AddWhat::reference, RecordKind::place);
+  if (command == "structure" && sub == "add") return add_records(context, AddWhat::reference, RecordKind::structure);
+  if (command == "advisor" && sub == "add") return add_records(context, AddWhat::reference, RecordKind::advisor);
   if (command == "list") return list_records(context);
   if (command == "show") return show_record(context);
   if (command == "delete") return delete_record(context);

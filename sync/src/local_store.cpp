@@ -204,6 +204,17 @@ std::optional<LocalStore::StoredRow> LocalStore::load_row(const std::string& id,
   return std::nullopt;
 }
 
+std::optional<LocalStore::StoredRow> LocalStore::load_live_row(const std::string& id, Problems& problems) const {
+  auto row = load_row(id);
+  if (!row) {
+    problems.push_back({"id", "not_found", {{"value", id}}});
+  } else if (row->deleted_at) {
+    problems.push_back({"id", "deleted", {{"value", id}}});
+    row.reset();
+  }
+  return row;
+}
+
 std::optional<RecordKind> LocalStore::kind_of_id(const std::string& id) const {
   const auto row = load_row(id);
   return row ? std::optional(row->kind) : std::nullopt;
@@ -617,15 +628,8 @@ WriteResult LocalStore::add(std::vector<AnyRecord> records) {
 WriteResult LocalStore::update(const std::string& id, const json& fields) {
   WriteResult result;
   sqlite::Transaction transaction(db_);
-  const auto row = load_row(id);
-  if (!row) {
-    result.problems.push_back({"id", "not_found", {{"value", id}}});
-    return result;
-  }
-  if (row->deleted_at) {
-    result.problems.push_back({"id", "deleted", {{"value", id}}});
-    return result;
-  }
+  const auto row = load_live_row(id, result.problems);
+  if (!row) return result;
   if (!fields.is_object()) {
     result.problems.push_back({"", "expected_object", {}});
     return result;
@@ -698,15 +702,8 @@ void LocalStore::mark_deleted(RecordKind kind, const std::string& id) {
 WriteResult LocalStore::remove(const std::string& id) {
   WriteResult result;
   sqlite::Transaction transaction(db_);
-  const auto row = load_row(id);
-  if (!row) {
-    result.problems.push_back({"id", "not_found", {{"value", id}}});
-    return result;
-  }
-  if (row->deleted_at) {
-    result.problems.push_back({"id", "deleted", {{"value", id}}});
-    return result;
-  }
+  const auto row = load_live_row(id, result.problems);
+  if (!row) return result;
   check_not_referenced(row->kind, id, result.problems);
   if (!result.ok()) return result;
 

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <catch2/catch.hpp>
+
 #include "relais/i18n.hpp"
 
 extern char** environ;
@@ -63,6 +65,24 @@ bool has_problem(const Problems& problems, const std::string& field, const std::
     if (problem.field == field && problem.reason == reason) return true;
   }
   return false;
+}
+
+Problems check(RecordKind kind, const nlohmann::json& record) {
+  return check_record(kind, record, context()).problems;
+}
+
+void require_ok(RecordKind kind, const nlohmann::json& record) {
+  const auto problems = check(kind, record);
+  INFO(record.dump(2) << "\n" << to_text(problems));
+  REQUIRE(problems.empty());
+}
+
+void require_only(RecordKind kind, const nlohmann::json& record, const std::string& field, const std::string& reason) {
+  const auto problems = check(kind, record);
+  INFO("expected " << field << " / " << reason << ", got:\n" << to_text(problems));
+  REQUIRE(problems.size() == 1u);
+  CHECK(problems[0].field == field);
+  CHECK(problems[0].reason == reason);
 }
 
 nlohmann::json valid_individual_session_json() {

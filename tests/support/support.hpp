@@ -42,6 +42,13 @@ std::unique_ptr<LocalStore> open_store(const std::filesystem::path& path);
 std::string to_text(const Problems& problems);
 bool has_problem(const Problems& problems, const std::string& field, const std::string& reason);
 
+// Decodes and validates `record` as `kind` with context(): its problems.
+Problems check(RecordKind kind, const nlohmann::json& record);
+// The record passes validation (the problems are shown when it does not).
+void require_ok(RecordKind kind, const nlohmann::json& record);
+// The record has exactly one problem, on `field`, for `reason`.
+void require_only(RecordKind kind, const nlohmann::json& record, const std::string& field, const std::string& reason);
+
 // Sample records that pass validation (each test changes what it needs).
 nlohmann::json valid_individual_session_json();
 nlohmann::json valid_workshop_json();

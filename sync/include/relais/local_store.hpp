@@ -109,6 +109,8 @@ class LocalStore {
  private:
   struct StoredRow;
   std::optional<StoredRow> load_row(const std::string& id, std::optional<RecordKind> kind = std::nullopt) const;
+  // The record if it exists and is not deleted; otherwise a not_found or deleted problem.
+  std::optional<StoredRow> load_live_row(const std::string& id, Problems& problems) const;
   ValidationContext validation_context() const;
   // Rules that need other records; `previous` is the stored body on an update, null on a create.
   void check_against_store(const AnyRecord& record, const nlohmann::json* previous, Problems& problems);
