@@ -215,6 +215,21 @@ std::optional<LocalStore::StoredRow> LocalStore::load_live_row(const std::string
   return row;
 }
 
+bool LocalStore::id_exists(const std::string& id) const {
+  // One statement over every record table: ids are unique across kinds.
+  static const std::string sql = [] {
+    std::string text;
+    for (const auto& spec : table_specs()) {
+      text += (text.empty() ? "SELECT 1 FROM " : " UNION ALL SELECT 1 FROM ") + std::string(spec.table) + " WHERE id = ?1";
+    }
+    return text + " LIMIT 1";
+  }();
+  const auto lease = db_.cached(sql);
+  auto& statement = *lease;
+  statement.bind(1, id);
+  return statement.step();
+}
+
 std::optional<RecordKind> LocalStore::kind_of_id(const std::string& id) const {
   const auto row = load_row(id);
   return row ? std::optional(row->kind) : std::nullopt;
@@ -401,7 +416,7 @@ void LocalStore::check_against_store(const AnyRecord& record, const json* previo
   };
   if (previous == nullptr) {
     const auto& id = id_of(record);
-    if (load_row(id)) problems.push_back({"id", "id_exists", {{"value", id}}});
+    if (id_exists(id)) problems.push_back({"id", "id_exists", {{"value", id}}});
   }
   if (const auto* session = std::get_if<Session>(&record)) {
     place_exists("lieu_id", session->lieu_id);

@@ -109,6 +109,7 @@ class LocalStore {
  private:
   struct StoredRow;
   std::optional<StoredRow> load_row(const std::string& id, std::optional<RecordKind> kind = std::nullopt) const;
+  bool id_exists(const std::string& id) const;
   // The record if it exists and is not deleted; otherwise a not_found or deleted problem.
   std::optional<StoredRow> load_live_row(const std::string& id, Problems& problems) const;
   ValidationContext validation_context() const;
