@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "migrations.hpp"
+#include "relais/merge.hpp"
 #include "relais/uuid.hpp"
 #include "relais/vocabulary.hpp"
 
@@ -622,7 +623,8 @@ WriteResult LocalStore::add(std::vector<AnyRecord> records) {
       // Each record is its own savepoint, so that a record refused after being written (an
       // event that breaks its device's rules) does not stay visible to the next ones.
       db_.exec("SAVEPOINT record");
-      write_row(record, "create", body, json{{"*", version}}, version, now_ms, now_ms);
+      write_row(record, "create", body, json{{kCreationKey, to_json(FieldVersion{version, device_id_})}}, version,
+                now_ms, now_ms);
       if (const auto* event = std::get_if<DeviceEvent>(&record)) check_device_invariants(event->device_id, problems);
       if (!problems.empty()) db_.exec("ROLLBACK TO record");
       db_.exec("RELEASE record");
@@ -688,7 +690,7 @@ WriteResult LocalStore::update(const std::string& id, const json& fields) {
   }
   const auto version = next_version();
   json field_versions = row->field_versions;
-  for (const auto& item : changes.items()) field_versions[item.key()] = version;
+  for (const auto& item : changes.items()) field_versions[item.key()] = to_json(FieldVersion{version, device_id_});
   write_row(checked.record, "update", changes, field_versions, version, row->created_at, now_unix_ms());
   if (const auto* device = std::get_if<Device>(&checked.record)) check_device_invariants(device->id, result.problems);
   if (const auto* event = std::get_if<DeviceEvent>(&checked.record)) {

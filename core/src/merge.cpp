@@ -1,0 +1,106 @@
+#include "relais/merge.hpp"
+
+namespace relais {
+
+using nlohmann::json;
+
+json to_json(const FieldVersion& version) { return json::array({version.clock, version.device}); }
+
+std::optional<FieldVersion> field_version_from_json(const json& value) {
+  if (!value.is_array() || value.size() != 2 || !value[0].is_number_integer() || !value[1].is_string()) {
+    return std::nullopt;
+  }
+  FieldVersion version{value[0].get<std::int64_t>(), value[1].get<std::string>()};
+  if (version.clock < 0 || version.device.empty()) return std::nullopt;
+  return version;
+}
+
+json to_json(const FieldVersions& versions) {
+  json out = json::object();
+  for (const auto& [field, version] : versions) out[field] = to_json(version);
+  return out;
+}
+
+std::optional<FieldVersions> field_versions_from_json(const json& value) {
+  if (!value.is_object()) return std::nullopt;
+  FieldVersions versions;
+  for (const auto& [field, item] : value.items()) {
+    auto version = field_version_from_json(item);
+    if (!version) return std::nullopt;
+    versions.emplace(field, std::move(*version));
+  }
+  return versions;
+}
+
+std::optional<FieldVersion> version_of(const FieldVersions& versions, const std::string& field) {
+  if (const auto it = versions.find(field); it != versions.end()) return it->second;
+  if (const auto it = versions.find(kCreationKey); it != versions.end()) return it->second;
+  return std::nullopt;
+}
+
+std::vector<std::string> missing_versions(const IncomingChange& change) {
+  std::vector<std::string> missing;
+  for (const auto& item : change.fields.items()) {
+    if (change.versions.find(item.key()) == change.versions.end()) missing.push_back(item.key());
+  }
+  return missing;
+}
+
+namespace {
+
+json value_of(const RecordState& state, const std::string& field) {
+  if (field == kDeletedField) return state.deleted;
+  const auto it = state.fields.find(field);
+  return it == state.fields.end() ? json(nullptr) : *it;
+}
+
+void set_value(RecordState& state, const std::string& field, const json& value) {
+  if (field == kDeletedField) {
+    state.deleted = value.is_boolean() && value.get<bool>();
+  } else if (value.is_null()) {
+    state.fields.erase(field);
+  } else {
+    state.fields[field] = value;
+  }
+}
+
+}  // namespace
+
+MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChange& incoming) {
+  MergeOutcome outcome;
+  if (!stored) {
+    // A record never seen: it is what the change says, each field with the version it came with.
+    outcome.changed = true;
+    for (const auto& [field, value] : incoming.fields.items()) set_value(outcome.merged, field, value);
+    outcome.merged.versions = incoming.versions;
+    return outcome;
+  }
+
+  outcome.merged = *stored;
+  for (const auto& [field, incoming_value] : incoming.fields.items()) {
+    const auto& incoming_version = incoming.versions.at(field);
+    const auto stored_version = version_of(stored->versions, field);
+    if (stored_version && *stored_version == incoming_version) continue;  // the same change again
+
+    const auto base = incoming.bases.find(field);
+    const bool knew_stored = stored_version && base != incoming.bases.end() && base->second == *stored_version;
+    const bool concurrent = stored_version && !knew_stored;
+    const bool incoming_wins = !stored_version || incoming_version > *stored_version;
+
+    if (incoming_wins) {
+      const auto stored_value = value_of(*stored, field);
+      // A field the other side never set (null) is no lost work: only real values are logged.
+      if (concurrent && stored_value != incoming_value && !stored_value.is_null()) {
+        outcome.conflicts.push_back({field, incoming_value, incoming_version, stored_value, *stored_version, false});
+      }
+      set_value(outcome.merged, field, incoming_value);
+      outcome.merged.versions[field] = incoming_version;
+      outcome.changed = true;
+    } else if (value_of(*stored, field) != incoming_value && !incoming_value.is_null()) {
+      outcome.conflicts.push_back({field, value_of(*stored, field), *stored_version, incoming_value, incoming_version, true});
+    }
+  }
+  return outcome;
+}
+
+}  // namespace relais
