@@ -9,6 +9,7 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev
   libimgui-dev libglfw3-dev libstb-dev
   catch2 libcpp-httplib-dev libxlsxwriter-dev
+  libssl-dev zlib1g-dev
   fonts-dejavu-core xvfb xauth
 )
 

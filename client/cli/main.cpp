@@ -3,6 +3,7 @@
 // 1 any other failure (unreadable store, disk full...).
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "relais/csv.hpp"
 #include "relais/local_store.hpp"
 #include "relais/session_export.hpp"
+#include "relais/sync_engine.hpp"
 #include "relais/text.hpp"
 #include "table.hpp"
 
@@ -355,6 +357,105 @@ int export_sessions(Context& context) {
   return kExitOk;
 }
 
+// [SECTION] Sync --------------------------------------------------------------------------------
+
+int enroll_device(Context& context) {
+  const auto server = context.args.option("server");
+  const auto code = context.args.option("code");
+  const auto ca_file = context.args.option("ca-file");
+  const auto name = context.args.option("name");
+  context.args.reject_unused();
+  if (!server) throw UsageError("cli.usage.missing_option", {{"option", "--server"}});
+  if (!code) throw UsageError("cli.usage.missing_option", {{"option", "--code"}});
+  if (server->rfind("http://", 0) != 0 && server->rfind("https://", 0) != 0) {
+    throw UsageError("cli.usage.bad_url", {{"value", *server}});
+  }
+  auto store = context.open_store();
+  HttpClientOptions options;
+  options.base_url = *server;
+  options.ca_file = ca_file;
+  const char* host = std::getenv("HOSTNAME");
+  const auto result = enroll(*store, options, *code, name.value_or(host ? host : "relais-cli"));
+  if (!result.ok) {
+    std::cerr << context.text("cli.sync.enroll_failed", {{"detail", result.error}}) << '\n';
+    return kExitFailure;
+  }
+  std::cout << context.text("cli.sync.enrolled", {{"server", *server},
+                                                  {"name", result.user.value("prenom", std::string{}) + " " +
+                                                               result.user.value("nom", std::string{})},
+                                                  {"role", result.user.value("role", std::string{})}})
+            << '\n';
+  return kExitOk;
+}
+
+int sync_now(Context& context) {
+  const auto server = context.args.option("server");
+  const auto ca_file = context.args.option("ca-file");
+  context.args.reject_unused();
+  auto store = context.open_store();
+  SyncEngine engine(*store, server, ca_file);
+  const auto report = engine.run_once();
+  const auto counts = context.text("cli.sync.report", {{"pushed", std::to_string(report.pushed)},
+                                                       {"pulled", std::to_string(report.pulled)},
+                                                       {"conflicts", std::to_string(report.conflicts)},
+                                                       {"rejected", std::to_string(report.rejected)}});
+  std::cout << counts << '\n';
+  if (!report.ok()) {
+    std::cerr << context.text("cli.sync.failed", {{"detail", report.error}}) << '\n';
+    return kExitFailure;
+  }
+  const auto pending = store->pending_count();
+  if (pending > 0) {
+    std::cerr << context.text("cli.sync.still_pending", {{"count", std::to_string(pending)}}) << '\n';
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int sync_status(Context& context) {
+  const auto format = context.args.option("format").value_or("table");
+  context.args.reject_unused();
+  auto store = context.open_store();
+  const auto quarantined = store->quarantined();
+  json status{{"server", store->meta(sync_meta::server_url).value_or("")},
+              {"enrolled", !store->meta(sync_meta::token).value_or("").empty()},
+              {"pending_changes", store->pending_count()},
+              {"last_success", store->meta(sync_meta::last_success).value_or("")},
+              {"last_attempt", store->meta(sync_meta::last_attempt).value_or("")},
+              {"last_error", store->meta(sync_meta::last_error).value_or("")},
+              {"conflicts", store->conflict_log().size()},
+              {"quarantined", quarantined}};
+  if (format == "json") {
+    std::cout << status.dump(2) << '\n';
+    return kExitOk;
+  }
+  const auto or_dash = [](const json& value) {
+    const auto text = value.is_string() ? value.get<std::string>() : value.dump();
+    return text.empty() ? std::string("—") : text;
+  };
+  std::cout << context.text("cli.sync.status.server") << " " << or_dash(status["server"]) << '\n'
+            << context.text("cli.sync.status.pending") << " " << status["pending_changes"] << '\n'
+            << context.text("cli.sync.status.last_success") << " " << or_dash(status["last_success"]) << '\n'
+            << context.text("cli.sync.status.last_error") << " " << or_dash(status["last_error"]) << '\n'
+            << context.text("cli.sync.status.conflicts") << " " << status["conflicts"] << '\n'
+            << context.text("cli.sync.status.quarantined") << " " << quarantined.size() << '\n';
+  for (const auto& record : quarantined) {
+    std::cout << "  " << record["kind"].get<std::string>() << " " << record["record_id"].get<std::string>() << '\n';
+    for (const auto& problem : record["problems"]) {
+      std::cout << "    " << problem.value("field", std::string{}) << " : " << problem.value("message", problem.value("reason", std::string{}))
+                << '\n';
+    }
+  }
+  return kExitOk;
+}
+
+int show_conflicts(Context& context) {
+  context.args.reject_unused();
+  auto store = context.open_store();
+  std::cout << json(store->conflict_log()).dump(2) << '\n';
+  return kExitOk;
+}
+
 // [SECTION] Dispatch ----------------------------------------------------------------------------
 
 int init_store(Context& context) {
@@ -384,6 +485,10 @@ int run_command(Context& context) {
   if (command == "delete") return delete_record(context);
   if (command == "export") return export_sessions(context);
   if (command == "journal") return show_journal(context);
+  if (command == "enroll") return enroll_device(context);
+  if (command == "sync") return sync_now(context);
+  if (command == "status") return sync_status(context);
+  if (command == "conflicts") return show_conflicts(context);
   throw UsageError("cli.usage.unknown_command", {{"command", join(words, " ")}});
 }
 

@@ -545,22 +545,23 @@ void LocalStore::write_row(const AnyRecord& record, const std::string& op, const
   if (op != "create") statement.bind(index, id);
   statement.run();
 
-  if (const auto* session = std::get_if<Session>(&record)) {
-    const auto clear_lease = db_.cached("DELETE FROM session_codes WHERE session_id = ?");
-    auto& clear = *clear_lease;
-    clear.bind(1, id);
-    clear.run();
-    const auto insert_lease = db_.cached("INSERT OR IGNORE INTO session_codes (session_id, field, code) VALUES (?, ?, ?)");
-    auto& insert = *insert_lease;
-    for (const auto& [field, codes] :
-         {std::pair{"thematiques", &session->thematiques}, std::pair{"materiel", &session->materiel}}) {
-      for (const auto& code : *codes) {
-        insert.bind(1, id).bind(2, field).bind(3, code);
-        insert.run();
-      }
+  if (const auto* session = std::get_if<Session>(&record)) write_session_codes(*session);
+  append_journal(kind, id, op, version, changes, now_ms);
+}
+
+void LocalStore::write_session_codes(const Session& session) {
+  const auto clear_lease = db_.cached("DELETE FROM session_codes WHERE session_id = ?");
+  auto& clear = *clear_lease;
+  clear.bind(1, session.id);
+  clear.run();
+  const auto insert_lease = db_.cached("INSERT OR IGNORE INTO session_codes (session_id, field, code) VALUES (?, ?, ?)");
+  auto& insert = *insert_lease;
+  for (const auto& [field, codes] : {std::pair{"thematiques", &session.thematiques}, std::pair{"materiel", &session.materiel}}) {
+    for (const auto& code : *codes) {
+      insert.bind(1, session.id).bind(2, field).bind(3, code);
+      insert.run();
     }
   }
-  append_journal(kind, id, op, version, changes, now_ms);
 }
 
 void LocalStore::append_journal(RecordKind kind, const std::string& id, const std::string& op, std::int64_t version,
@@ -708,10 +709,13 @@ WriteResult LocalStore::update(const std::string& id, const json& fields) {
 void LocalStore::mark_deleted(RecordKind kind, const std::string& id) {
   const auto version = next_version();
   const auto now_ms = now_unix_ms();
+  // The deletion is a field for sync ("_deleted"), with its own version.
   const auto lease = db_.cached(std::string("UPDATE ") + spec_of(kind).table +
-                                " SET deleted_at = ?, updated_at = ?, version = ?, version_device = ? WHERE id = ?");
+                                " SET deleted_at = ?, updated_at = ?, version = ?, version_device = ?,"
+                                " field_versions = json_set(field_versions, '$._deleted', json(?)) WHERE id = ?");
   auto& statement = *lease;
-  statement.bind(1, now_ms).bind(2, now_ms).bind(3, version).bind(4, device_id_).bind(5, id);
+  statement.bind(1, now_ms).bind(2, now_ms).bind(3, version).bind(4, device_id_);
+  statement.bind(5, to_json(FieldVersion{version, device_id_}).dump()).bind(6, id);
   statement.run();
   append_journal(kind, id, "delete", version, json::object(), now_ms);
 }
@@ -748,6 +752,308 @@ WriteResult LocalStore::remove(const std::string& id) {
   commit(transaction);
   result.ids.push_back(id);
   return result;
+}
+
+}  // namespace relais
+
+// [SECTION] Sync --------------------------------------------------------------------------------
+
+namespace relais {
+
+namespace {
+
+constexpr const char* kPushedSeqKey = "sync_pushed_seq";
+constexpr const char* kPullCursorKey = "sync_pull_cursor";
+
+FieldVersions versions_or_empty(const json& stored) {
+  return field_versions_from_json(stored).value_or(FieldVersions{});
+}
+
+// Syncing order of kinds: parents before children, so that a page never points at a record
+// that is not there yet.
+int dependency_rank(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::structure: return 0;
+    case RecordKind::advisor: return 1;
+    case RecordKind::place: return 2;
+    case RecordKind::lot: return 3;
+    case RecordKind::device: return 4;
+    case RecordKind::device_event: return 5;
+    case RecordKind::session: return 6;
+  }
+  return 7;
+}
+
+}  // namespace
+
+FieldVersions LocalStore::synced_versions(const std::string& id) const {
+  const auto lease = db_.cached("SELECT synced_versions FROM sync_records WHERE record_id = ?");
+  auto& statement = *lease;
+  statement.bind(1, id);
+  if (!statement.step()) return {};
+  return versions_or_empty(parse_stored_json(statement.column_text(0)));
+}
+
+Outbox LocalStore::outbox(std::size_t max_records) const {
+  Outbox out;
+  const std::int64_t pushed = std::stoll(meta(kPushedSeqKey).value_or("0"));
+  out.up_to_seq = pushed;
+  // Journal order, until `max_records` distinct records: every entry up to up_to_seq belongs to
+  // a record in the outbox, so the checkpoint can move there once the server has answered.
+  std::vector<std::pair<RecordKind, std::string>> records;
+  std::set<std::string> seen;
+  {
+    const auto lease = db_.cached("SELECT seq, kind, record_id FROM journal WHERE seq > ? ORDER BY seq");
+    auto& statement = *lease;
+    statement.bind(1, pushed);
+    while (statement.step()) {
+      auto id = statement.column_text(2);
+      if (seen.count(id) == 0) {
+        if (records.size() == max_records) break;
+        seen.insert(id);
+        records.emplace_back(parse_record_kind(statement.column_text(1)).value_or(RecordKind::session), std::move(id));
+      }
+      out.up_to_seq = statement.column_int64(0);
+    }
+  }
+  for (const auto& [kind, id] : records) {
+    const auto row = load_row(id, kind);
+    if (!row) continue;
+    const auto versions = versions_or_empty(row->field_versions);
+    const auto synced = synced_versions(id);
+    std::set<std::string> fields;
+    for (const auto& item : row->body.items()) fields.insert(item.key());
+    for (const auto& [field, version] : versions) {
+      if (field != kCreationKey) fields.insert(field);
+    }
+    OutgoingChange change{kind, id, {}};
+    for (const auto& field : fields) {
+      const auto version = version_of(versions, field);
+      const auto acknowledged = version_of(synced, field);
+      if (!version || version == acknowledged) continue;
+      if (field == kDeletedField) {
+        change.change.fields[field] = row->deleted_at.has_value();
+      } else {
+        const auto it = row->body.find(field);
+        change.change.fields[field] = it == row->body.end() ? json(nullptr) : *it;
+      }
+      change.change.versions[field] = *version;
+      if (acknowledged) change.change.bases[field] = *acknowledged;
+    }
+    if (!change.change.fields.empty()) out.changes.push_back(std::move(change));
+  }
+  std::stable_sort(out.changes.begin(), out.changes.end(), [](const auto& a, const auto& b) {
+    return dependency_rank(a.kind) < dependency_rank(b.kind);
+  });
+  return out;
+}
+
+void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResult>& results) {
+  sqlite::Transaction transaction(db_);
+  std::map<std::string, const OutgoingChange*> by_id;
+  for (const auto& change : sent.changes) by_id[change.id] = &change;
+  const auto now_ms = now_unix_ms();
+  for (const auto& result : results) {
+    const auto it = by_id.find(result.id);
+    if (it == by_id.end()) continue;
+    const auto& change = *it->second;
+    if (result.status == "rejected") {
+      const auto lease = db_.cached(
+          "INSERT INTO sync_records (record_id, kind, rejected_reason, rejected_at) VALUES (?1, ?2, ?3, ?4)"
+          " ON CONFLICT (record_id) DO UPDATE SET rejected_reason = ?3, rejected_at = ?4");
+      auto& statement = *lease;
+      statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, result.problems.dump()).bind(4, now_ms);
+      statement.run();
+      continue;
+    }
+    auto synced = synced_versions(change.id);
+    for (const auto& [field, version] : change.change.versions) synced[field] = version;
+    const auto lease = db_.cached(
+        "INSERT INTO sync_records (record_id, kind, synced_versions) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT (record_id) DO UPDATE SET synced_versions = ?3, rejected_reason = NULL, rejected_at = NULL");
+    auto& statement = *lease;
+    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(synced).dump());
+    statement.run();
+    for (const auto& conflict : result.conflicts) {
+      const auto log = db_.cached(
+          "INSERT INTO conflicts (kind, record_id, field, kept_value, kept_version, lost_value, lost_version, source,"
+          " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'push', ?)");
+      auto& insert = *log;
+      insert.bind(1, std::string(to_string(change.kind)))
+          .bind(2, change.id)
+          .bind(3, conflict.value("field", std::string{}))
+          .bind(4, conflict.value("kept_value", json()).dump())
+          .bind(5, conflict.value("kept_version", json()).dump())
+          .bind(6, conflict.value("lost_value", json()).dump())
+          .bind(7, conflict.value("lost_version", json()).dump())
+          .bind(8, now_ms);
+      insert.run();
+    }
+  }
+  set_meta(kPushedSeqKey, std::to_string(sent.up_to_seq));
+  transaction.commit();
+}
+
+void LocalStore::write_pulled(const PulledRecord& pulled, const RecordState& merged, bool existed) {
+  auto body = merged.fields;
+  body["id"] = pulled.id;
+  // Data from the server was validated there; decoding here only fills the query columns.
+  auto record = check_record(pulled.kind, body, validation_context()).record;
+  set_id(record, pulled.id);
+  const auto& spec = spec_of(pulled.kind);
+  const auto values = index_values(record);
+  const auto now_ms = now_unix_ms();
+  std::int64_t latest = 0;
+  std::string latest_device;
+  for (const auto& [field, version] : merged.versions) {
+    if (version.clock > latest) {
+      latest = version.clock;
+      latest_device = version.device;
+    }
+  }
+  std::string sql = std::string("INSERT INTO ") + spec.table + " (id";
+  for (const auto* column : spec.columns) sql += std::string(", ") + column;
+  sql += std::string(", ") + kCommonColumns + ") VALUES (?";
+  for (std::size_t i = 0; i < spec.columns.size() + 8; ++i) sql += ", ?";
+  sql += ") ON CONFLICT (id) DO UPDATE SET ";
+  for (const auto* column : spec.columns) sql += std::string(column) + " = excluded." + column + ", ";
+  sql += "body = excluded.body, updated_at = excluded.updated_at, deleted_at = excluded.deleted_at,"
+         " version = excluded.version, version_device = excluded.version_device,"
+         " field_versions = excluded.field_versions, mediateur_id = coalesce(excluded.mediateur_id, mediateur_id)";
+  const auto lease = db_.cached(sql);
+  auto& statement = *lease;
+  int index = 1;
+  statement.bind(index++, pulled.id);
+  for (const auto& value : values) bind_value(statement, index++, value);
+  body.erase("id");
+  statement.bind(index++, body.dump());
+  statement.bind(index++, now_ms);  // created_at (kept on update)
+  statement.bind(index++, now_ms);
+  statement.bind(index++, merged.deleted ? std::optional<std::int64_t>(now_ms) : std::nullopt);
+  statement.bind(index++, latest);
+  statement.bind(index++, latest_device);
+  statement.bind(index++, to_json(merged.versions).dump());
+  statement.bind(index, pulled.mediateur_id);
+  statement.run();
+  (void)existed;
+  if (const auto* session = std::get_if<Session>(&record)) write_session_codes(*session);
+}
+
+PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor) {
+  PullApplied applied;
+  sqlite::Transaction transaction(db_);
+  // A page may name a parent that comes later in it: foreign keys are checked at commit.
+  db_.exec("PRAGMA defer_foreign_keys = ON");
+  std::vector<const PulledRecord*> ordered;
+  for (const auto& record : records) ordered.push_back(&record);
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const auto* a, const auto* b) { return dependency_rank(a->kind) < dependency_rank(b->kind); });
+  const auto now_ms = now_unix_ms();
+  for (const auto* pulled : ordered) {
+    const auto row = load_row(pulled->id, pulled->kind);
+    std::optional<RecordState> local;
+    if (row) local = RecordState{row->body, versions_or_empty(row->field_versions), row->deleted_at.has_value()};
+    auto synced = synced_versions(pulled->id);
+
+    // The server's whole record, each field with its own version.
+    IncomingChange incoming;
+    for (const auto& item : pulled->state.fields.items()) {
+      if (const auto version = version_of(pulled->state.versions, item.key())) {
+        incoming.fields[item.key()] = item.value();
+        incoming.versions[item.key()] = *version;
+      }
+    }
+    for (const auto& [field, version] : pulled->state.versions) {
+      if (field == kCreationKey || incoming.fields.contains(field)) continue;
+      incoming.fields[field] = field == kDeletedField ? json(pulled->state.deleted) : json(nullptr);
+      incoming.versions[field] = version;
+    }
+    for (const auto& [field, version] : incoming.versions) {
+      if (const auto base = version_of(synced, field)) incoming.bases[field] = *base;
+      clock_.observe(version.clock);
+    }
+    const auto outcome = merge(local, incoming);
+    if (outcome.changed) {
+      write_pulled(*pulled, outcome.merged, row.has_value());
+      ++applied.changed;
+    }
+    for (const auto& conflict : outcome.conflicts) {
+      const auto lease = db_.cached(
+          "INSERT INTO conflicts (kind, record_id, field, kept_value, kept_version, lost_value, lost_version, source,"
+          " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pull', ?)");
+      auto& insert = *lease;
+      insert.bind(1, std::string(to_string(pulled->kind)))
+          .bind(2, pulled->id)
+          .bind(3, conflict.field)
+          .bind(4, conflict.kept_value.dump())
+          .bind(5, to_json(conflict.kept_version).dump())
+          .bind(6, conflict.lost_value.dump())
+          .bind(7, to_json(conflict.lost_version).dump())
+          .bind(8, now_ms);
+      insert.run();
+      ++applied.conflicts;
+    }
+    // What the server holds now is what this device has acknowledged.
+    for (const auto& [field, version] : incoming.versions) synced[field] = version;
+    const auto lease = db_.cached(
+        "INSERT INTO sync_records (record_id, kind, synced_versions) VALUES (?1, ?2, ?3)"
+        " ON CONFLICT (record_id) DO UPDATE SET synced_versions = ?3");
+    auto& statement = *lease;
+    statement.bind(1, pulled->id).bind(2, std::string(to_string(pulled->kind))).bind(3, to_json(synced).dump());
+    statement.run();
+  }
+  set_meta(kPullCursorKey, next_cursor);
+  commit(transaction);
+  return applied;
+}
+
+std::int64_t LocalStore::pending_count() const {
+  const std::int64_t pushed = std::stoll(meta(kPushedSeqKey).value_or("0"));
+  const auto lease = db_.cached("SELECT count(DISTINCT record_id) FROM journal WHERE seq > ?");
+  auto& statement = *lease;
+  statement.bind(1, pushed);
+  return statement.step() ? statement.column_int64(0) : 0;
+}
+
+std::vector<json> LocalStore::conflict_log() const {
+  std::vector<json> out;
+  auto statement = db_.prepare(
+      "SELECT id, kind, record_id, field, kept_value, kept_version, lost_value, lost_version, source, detected_at"
+      " FROM conflicts ORDER BY id DESC");
+  while (statement.step()) {
+    out.push_back({{"id", statement.column_int64(0)},
+                   {"kind", statement.column_text(1)},
+                   {"record_id", statement.column_text(2)},
+                   {"field", statement.column_text(3)},
+                   {"kept_value", parse_stored_json(statement.column_text(4))},
+                   {"kept_version", parse_stored_json(statement.column_text(5))},
+                   {"lost_value", parse_stored_json(statement.column_text(6))},
+                   {"lost_version", parse_stored_json(statement.column_text(7))},
+                   {"source", statement.column_text(8)},
+                   {"detected_at", format_timestamp_utc(statement.column_int64(9))}});
+  }
+  return out;
+}
+
+std::vector<json> LocalStore::quarantined() const {
+  std::vector<json> out;
+  auto statement = db_.prepare(
+      "SELECT record_id, kind, rejected_reason, rejected_at FROM sync_records WHERE rejected_at IS NOT NULL"
+      " ORDER BY rejected_at");
+  while (statement.step()) {
+    out.push_back({{"record_id", statement.column_text(0)},
+                   {"kind", statement.column_text(1)},
+                   {"problems", parse_stored_json(statement.column_text(2))},
+                   {"rejected_at", format_timestamp_utc(statement.column_int64(3))}});
+  }
+  return out;
+}
+
+void LocalStore::reset_sync_state() {
+  sqlite::Transaction transaction(db_);
+  db_.exec("UPDATE sync_records SET synced_versions = '{}'");
+  db_.exec("DELETE FROM meta WHERE key IN ('sync_pushed_seq', 'sync_pull_cursor')");
+  transaction.commit();
 }
 
 }  // namespace relais

@@ -80,6 +80,29 @@ const std::vector<const char*> kMigrations{
     "  SELECT s.id, 'thematiques', t.value FROM sessions s, json_each(s.body, '$.thematiques') t;"
     "INSERT OR IGNORE INTO session_codes (session_id, field, code)"
     "  SELECT s.id, 'materiel', m.value FROM sessions s, json_each(s.body, '$.materiel') m;",
+
+    // 3: sync state. What the server has acknowledged of each record (its field versions as last
+    // pushed or pulled), records the server refused (quarantined, with the reason), and the
+    // conflict log: values that lost to a concurrent edit, kept for people to review.
+    "CREATE TABLE sync_records ("
+    "  record_id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  synced_versions TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(synced_versions)),"
+    "  rejected_reason TEXT,"
+    "  rejected_at INTEGER) WITHOUT ROWID;"
+    "CREATE INDEX sync_records_rejected ON sync_records (rejected_at) WHERE rejected_at IS NOT NULL;"
+    "CREATE TABLE conflicts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  kind TEXT NOT NULL,"
+    "  record_id TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  kept_value TEXT NOT NULL,"
+    "  kept_version TEXT NOT NULL,"
+    "  lost_value TEXT NOT NULL,"
+    "  lost_version TEXT NOT NULL,"
+    "  source TEXT NOT NULL CHECK (source IN ('push', 'pull')),"
+    "  detected_at INTEGER NOT NULL);"
+    "CREATE INDEX conflicts_record ON conflicts (record_id);",
 };
 
 #undef RELAIS_RECORD_COLUMNS

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relais/hlc.hpp"
+#include "relais/merge.hpp"
 #include "relais/records.hpp"
 #include "relais/session_export.hpp"
 #include "relais/sqlite.hpp"
@@ -50,6 +51,39 @@ struct ListQuery {
   bool include_deleted = false;
   std::int64_t limit = -1;   // -1: no limit
   std::int64_t offset = 0;
+};
+
+// [sync] One record of the outbox: the fields changed since the server last acknowledged it.
+struct OutgoingChange {
+  RecordKind kind = RecordKind::session;
+  std::string id;
+  IncomingChange change;
+};
+
+struct Outbox {
+  std::vector<OutgoingChange> changes;
+  std::int64_t up_to_seq = 0;  // every journal entry up to here is covered by `changes`
+};
+
+// [sync] The server's answer about one pushed record.
+struct PushResult {
+  std::string id;
+  std::string status;  // applied | conflict | rejected
+  nlohmann::json problems = nlohmann::json::array();
+  nlohmann::json conflicts = nlohmann::json::array();  // [{field, kept_value, kept_version, lost_value, lost_version}]
+};
+
+// [sync] A record as the server sends it in a pull.
+struct PulledRecord {
+  RecordKind kind = RecordKind::session;
+  std::string id;
+  RecordState state;
+  std::optional<std::string> mediateur_id;
+};
+
+struct PullApplied {
+  std::size_t changed = 0;    // records added or changed here
+  std::size_t conflicts = 0;  // values that lost to a concurrent edit
 };
 
 class LocalStore {
@@ -101,6 +135,22 @@ class LocalStore {
   std::vector<JournalEntry> journal(std::int64_t after_seq = 0, std::int64_t limit = -1) const;
   std::int64_t journal_size() const;
 
+  // [sync] See docs/protocol.md. The outbox holds at most `max_records` records; nothing is
+  // marked as sent until acknowledge_push() is given the server's results.
+  Outbox outbox(std::size_t max_records) const;
+  // Records what the server accepted (its versions become the synced ones), quarantines what it
+  // refused, logs reported conflicts and moves the push checkpoint to `sent.up_to_seq`.
+  void acknowledge_push(const Outbox& sent, const std::vector<PushResult>& results);
+  // Merges pulled records by the protocol's rule (local unpushed changes are never overwritten
+  // by older values; lost values go to the conflict log) and saves `next_cursor` with them.
+  PullApplied apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor);
+  // Records with changes not acknowledged by the server yet.
+  std::int64_t pending_count() const;
+  std::vector<nlohmann::json> conflict_log() const;
+  std::vector<nlohmann::json> quarantined() const;
+  // Forget what the server acknowledged: the next sync pulls everything and pushes everything.
+  void reset_sync_state();
+
   std::optional<std::string> meta(const std::string& key) const;
   void set_meta(const std::string& key, const std::string& value);
 
@@ -117,6 +167,9 @@ class LocalStore {
   void check_against_store(const AnyRecord& record, const nlohmann::json* previous, Problems& problems);
   void check_device_invariants(const std::string& device_id, Problems& problems);
   void check_not_referenced(RecordKind kind, const std::string& id, Problems& problems);
+  void write_session_codes(const Session& session);
+  FieldVersions synced_versions(const std::string& id) const;
+  void write_pulled(const PulledRecord& pulled, const RecordState& merged, bool existed);
   void write_row(const AnyRecord& record, const std::string& op, const nlohmann::json& changes,
                  const nlohmann::json& field_versions, std::int64_t version, std::int64_t created_unix_ms,
                  std::int64_t now_unix_ms);

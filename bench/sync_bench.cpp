@@ -1,0 +1,163 @@
+// End-to-end sync benchmark: a fresh client store with N journaled sessions pushes them to a
+// fresh relais-server over loopback until all are durable there; then a no-op sync. Reports
+// records per second, bytes on the wire per record, and the peak memory of both processes.
+//
+//   relais_sync_bench [--records N] [--dir PATH]
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "relais/assets.hpp"
+#include "relais/local_store.hpp"
+#include "relais/sync_engine.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string run(const std::vector<std::string>& words) {
+  std::string command;
+  for (const auto& word : words) command += "'" + word + "' ";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
+  std::string out;
+  char buffer[256];
+  while (fgets(buffer, sizeof buffer, pipe) != nullptr) out += buffer;
+  if (pclose(pipe) != 0) throw std::runtime_error("failed: " + command);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+// Peak resident memory (VmHWM) of a process, in MB.
+double peak_memory_mb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return 0;
+}
+
+struct Server {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+Server start_server(const std::filesystem::path& db, const std::filesystem::path& log) {
+  Server server;
+  server.pid = fork();
+  if (server.pid == 0) {
+    std::freopen(log.c_str(), "w", stderr);
+    execl(RELAIS_BENCH_SERVER_PATH, RELAIS_BENCH_SERVER_PATH, "--db", db.c_str(), "--listen", "127.0.0.1:0",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const std::string marker = "listening on 127.0.0.1:";
+  for (int i = 0; i < 300 && server.port == 0; ++i) {
+    usleep(20000);
+    std::ifstream in(log);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (const auto at = text.find(marker); at != std::string::npos) server.port = std::stoi(text.substr(at + marker.size()));
+  }
+  if (server.port == 0) throw std::runtime_error("relais-server did not start");
+  return server;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int records = 100000;
+  std::filesystem::path dir;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string option = argv[i];
+    if (option == "--records") records = std::atoi(argv[i + 1]);
+    if (option == "--dir") dir = argv[i + 1];
+  }
+  if (dir.empty()) dir = std::filesystem::temp_directory_path() / ("relais-sync-bench-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto assets = relais::Assets::load(RELAIS_BENCH_ASSETS_DIR);
+  const auto server_db = dir / "server.db";
+
+  const auto structure = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "add-structure", "--name", "Bench"});
+  const auto user = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "add-user", "--structure", structure,
+                         "--role", "mediateur", "--name", "Bench"});
+  const auto code = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "enroll-code", "--user", user});
+  const auto server = start_server(server_db, dir / "server.log");
+
+  relais::LocalStore store(dir / "client.db", assets.vocabulary);
+  relais::HttpClientOptions options;
+  options.base_url = "http://127.0.0.1:" + std::to_string(server.port);
+  if (!relais::enroll(store, options, code, "bench").ok) throw std::runtime_error("enrollment failed");
+
+  // The journaled records, made the way the app makes them (validated, one journal entry each).
+  {
+    relais::Session session;
+    session.type = "individuel";
+    session.duree = 45;
+    session.type_lieu = "a_distance";
+    session.materiel = {"ordinateur"};
+    session.thematiques = {"email"};
+    session.autonomie = "partiellement_autonome";
+    session.beneficiaire = relais::Beneficiaire{};
+    for (int done = 0; done < records; done += 1000) {
+      std::vector<relais::AnyRecord> batch;
+      for (int i = 0; i < 1000 && done + i < records; ++i) {
+        session.date = "2026-0" + std::to_string(1 + (done + i) % 9) + "-1" + std::to_string((done + i) % 10);
+        session.duree = 15 * (1 + (done + i) % 8);
+        batch.emplace_back(session);
+      }
+      if (!store.add(std::move(batch)).ok()) throw std::runtime_error("could not fill the client store");
+    }
+  }
+
+  relais::SyncEngine engine(store);
+  auto start = Clock::now();
+  const auto report = engine.run_once();
+  const double push_s = seconds_since(start);
+  if (!report.ok()) {
+    std::cerr << "sync failed: " << report.error << '\n';
+    return 1;
+  }
+  const auto sent = engine.bytes_sent();
+  const auto received = engine.bytes_received();
+
+  // A sync with nothing to send and nothing to receive.
+  std::vector<double> noop;
+  for (int i = 0; i < 20; ++i) {
+    start = Clock::now();
+    if (!engine.run_once().ok()) return 1;
+    noop.push_back(seconds_since(start) * 1000);
+  }
+  std::sort(noop.begin(), noop.end());
+
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("records pushed                 %d\n", records);
+  std::printf("push until durable             %.2f s\n", push_s);
+  std::printf("rate                           %.0f records/s\n", records / push_s);
+  std::printf("bytes sent per record          %.1f\n", static_cast<double>(sent) / records);
+  std::printf("bytes received per record      %.1f\n", static_cast<double>(received) / records);
+  std::printf("no-op sync (median of 20)      %.2f ms\n", noop[noop.size() / 2]);
+  std::printf("client peak memory             %.1f MB\n", static_cast<double>(usage.ru_maxrss) / 1024.0);
+  std::printf("server peak memory             %.1f MB\n", peak_memory_mb(server.pid));
+
+  kill(server.pid, SIGTERM);
+  waitpid(server.pid, nullptr, 0);
+  if (std::getenv("RELAIS_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
+  return 0;
+}

@@ -1,0 +1,91 @@
+#pragma once
+// The wire format of docs/protocol.md, without HTTP: parsing and checking request bodies,
+// pull cursors, and the JSON of errors. Everything here is pure, so it needs no server to test.
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "relais/merge.hpp"
+#include "relais/records.hpp"
+
+namespace relais::server {
+
+inline constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;  // after decompression
+inline constexpr std::size_t kMaxChangesPerPush = 1000;
+inline constexpr std::int64_t kMaxPullLimit = 1000;
+inline constexpr std::string_view kProtocolVersion = "1";
+// Deeper JSON is refused before it is parsed: no record nests more than a few levels, and
+// deep nesting would exhaust the stack of the recursive algorithms (comparison, dump).
+inline constexpr int kMaxJsonDepth = 32;
+
+// A request refused as a whole: the HTTP status, the protocol's error code, a message and,
+// for bad input, the problems ({"field", "reason", "message"}).
+class ApiError : public std::runtime_error {
+ public:
+  ApiError(int status, std::string code, const std::string& message,
+           nlohmann::json problems = nlohmann::json::array())
+      : std::runtime_error(message), status_(status), code_(std::move(code)), problems_(std::move(problems)) {}
+  int status() const { return status_; }
+  const std::string& code() const { return code_; }
+  const nlohmann::json& problems() const { return problems_; }
+
+ private:
+  int status_;
+  std::string code_;
+  nlohmann::json problems_;
+};
+
+// {"error": {"code": ..., "message": ..., "problems": [...]}}
+nlohmann::json error_body(const std::string& code, const std::string& message,
+                          const nlohmann::json& problems = nlohmann::json::array());
+nlohmann::json problem_json(const std::string& field, const std::string& reason, const std::string& message);
+
+// Parses a JSON request body: throws ApiError 400 invalid_json (not JSON, or nested deeper
+// than kMaxJsonDepth) or invalid_request (not an object).
+nlohmann::json parse_body_object(std::string_view body);
+
+struct EnrollRequest {
+  std::string code;
+  std::string device_id;
+  std::string device_name;
+};
+EnrollRequest parse_enroll(std::string_view body);
+
+// One change of a push, checked for shape (not yet for the record's rules).
+struct PushChange {
+  RecordKind kind = RecordKind::session;
+  std::string id;
+  IncomingChange change;
+  // SHA-256 of the change's canonical JSON: a resent change has the same key, so the server
+  // answers it with the result it stored the first time.
+  std::string key;
+};
+
+struct PushRequest {
+  std::string device_id;
+  std::vector<PushChange> changes;
+};
+
+// Throws ApiError: 400 invalid_json / invalid_request (every shape problem of every change is
+// listed, with paths like "changes[3].versions.duree"), 413 too_many_records.
+PushRequest parse_push(std::string_view body);
+
+// The greatest version of a change: what a result reports as the change's version.
+FieldVersion change_version(const IncomingChange& change);
+
+// A pull position: the store's epoch (a UUID made when the store was created) and the last
+// change sequence number the device has. Sent as opaque base64url text.
+struct Cursor {
+  std::string epoch;
+  std::int64_t seq = 0;
+};
+std::string encode_cursor(const Cursor& cursor);
+std::optional<Cursor> decode_cursor(std::string_view text);
+
+}  // namespace relais::server

@@ -1,0 +1,134 @@
+#pragma once
+// The server's SQLite store: accounts (structures, users, devices, enrollment codes), the
+// records every device syncs, the conflict log and the results of pushes. See docs/server.md.
+//
+// Thread safety: one connection, one mutex. Every public method takes the mutex for its whole
+// database work, so the HTTP worker threads can share one ServerStore. Other processes (the
+// admin commands) may use the same file at the same time: SQLite's locks and the 5 s busy
+// timeout order them, and every write is a BEGIN IMMEDIATE transaction.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "relais/dates.hpp"
+#include "relais/server/protocol.hpp"
+#include "relais/sqlite.hpp"
+
+namespace relais {
+class Translator;
+class Vocabulary;
+}  // namespace relais
+
+namespace relais::server {
+
+// An admin command refers to something that does not exist or gives an invalid value:
+// reported in one line, exit code 2.
+class AdminError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class Role { mediateur, coordinateur, admin };
+std::string_view to_string(Role role);
+std::optional<Role> parse_role(std::string_view text);
+
+struct User {
+  std::string id;
+  std::string structure_id;
+  Role role = Role::mediateur;
+  std::string nom;
+  std::optional<std::string> prenom;
+};
+
+// Who is calling: the device its token belongs to, and that device's user.
+struct Caller {
+  std::string device_id;
+  User user;
+};
+
+struct EnrollResult {
+  std::string token;  // shown once; the store keeps its SHA-256
+  User user;
+};
+
+struct PullResult {
+  nlohmann::json records = nlohmann::json::array();
+  std::string cursor;
+  bool more = false;
+};
+
+class ServerStore {
+ public:
+  struct Options {
+    // The date records may not be after. Default: today in the earliest time zone (UTC+14),
+    // so that no device's local "today" is ever refused as the future.
+    std::function<Date()> today;
+    std::function<std::int64_t()> now_ms;  // Unix milliseconds; default: the system clock
+  };
+
+  // Opens (creating if needed) and migrates the store. Throws sqlite::Error or
+  // std::runtime_error naming the file.
+  ServerStore(const std::filesystem::path& path, const Vocabulary& vocabulary, const Translator& translator,
+              Options options = {});
+  ServerStore(const ServerStore&) = delete;
+  ServerStore& operator=(const ServerStore&) = delete;
+
+  const std::filesystem::path& path() const { return db_.path(); }
+  std::string epoch() const { return epoch_; }
+  // PRAGMA user_version; throws when the database does not answer.
+  int schema_version();
+
+  // [Admin] Each throws AdminError for an unknown id or an invalid value.
+  std::string add_structure(const std::string& nom);
+  std::string add_user(const std::string& structure_id, Role role, const std::string& nom,
+                       const std::optional<std::string>& prenom);
+  // A one-time code, valid 7 days.
+  std::string make_enroll_code(const std::string& user_id);
+  // False when the device was already revoked.
+  bool revoke_device(const std::string& device_id);
+
+  // [Protocol]
+  // Nullopt when the code is unknown, used or expired.
+  std::optional<EnrollResult> enroll(const EnrollRequest& request);
+  // Nullopt when the token is unknown or its device revoked.
+  std::optional<Caller> authenticate(const std::string& token);
+  // One result per change, in order; one transaction, committed before returning.
+  nlohmann::json push(const Caller& caller, const std::vector<PushChange>& changes);
+  // Throws ApiError 410 resync_required for a cursor of another store or from the future.
+  PullResult pull(const Caller& caller, const std::optional<Cursor>& cursor, std::int64_t limit);
+
+  // The conflict log, oldest first (for tests and administrators).
+  nlohmann::json conflicts();
+
+ private:
+  struct StoredRecord;
+  std::optional<StoredRecord> load_record(const std::string& id);
+  nlohmann::json push_one(const Caller& caller, const PushChange& change, const Date& today, std::int64_t now);
+  std::int64_t next_change_seq();
+  FieldVersion next_server_version(std::int64_t now);
+  void observe_clock(std::int64_t clock, std::int64_t now);
+  void write_reference_record(RecordKind kind, const std::string& id, const std::string& structure_id,
+                              const nlohmann::json& fields, std::int64_t now);
+  nlohmann::json problems_json(const Problems& problems) const;
+  std::string meta(const std::string& key);
+
+  mutable std::mutex mutex_;
+  sqlite::Database db_;
+  const Vocabulary& vocabulary_;
+  const Translator& translator_;
+  Options options_;
+  std::string epoch_;
+  std::string server_device_;  // the device id of the versions the server itself stamps
+};
+
+// Today in the earliest time zone on Earth (UTC+14): the latest "today" any device can have.
+Date latest_today();
+
+}  // namespace relais::server

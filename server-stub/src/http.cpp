@@ -1,0 +1,259 @@
+// The only translation unit that includes httplib.h (a large header, and a compiled library
+// whose configuration macros come from its pkg-config file).
+#include "relais/server/http.hpp"
+
+#include <httplib.h>
+
+#include <cctype>
+#include <charconv>
+#include <iostream>
+
+#include "relais/dates.hpp"
+#include "relais/server/protocol.hpp"
+#include "relais/server/server_store.hpp"
+
+namespace relais::server {
+
+using nlohmann::json;
+
+namespace {
+
+// Responses are valid UTF-8 whatever was echoed from the request.
+std::string dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// "application/json" exactly: httplib gzips it when the request accepts gzip.
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(dump(body), "application/json");
+}
+
+void send_error(httplib::Response& res, const ApiError& error) {
+  if (error.status() == 401) res.set_header("WWW-Authenticate", "Bearer");
+  send_json(res, error.status(), error_body(error.code(), error.what(), error.problems()));
+}
+
+void send_internal_error(httplib::Response& res) {
+  send_json(res, 500, error_body("internal", "internal server error; the request changed nothing"));
+}
+
+std::string trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return std::string(text);
+}
+
+// Runs a handler's body: an ApiError becomes its JSON error, anything else a 500 that names
+// nothing of the server's internals (the detail goes to stderr).
+template <typename Body>
+void guarded(const httplib::Request& req, httplib::Response& res, Body&& body) {
+  try {
+    body();
+  } catch (const ApiError& error) {
+    send_error(res, error);
+  } catch (const std::exception& error) {
+    std::cerr << "relais-server: " << req.method << ' ' << req.path << ": " << error.what() << '\n';
+    send_internal_error(res);
+  }
+}
+
+// Reads the whole body, inflated when it came gzipped, refusing more than kMaxBodyBytes of
+// inflated data as it arrives (so that a small gzip bomb cannot fill the memory).
+std::string read_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  std::string body;
+  bool too_large = false;
+  const bool ok = reader([&](const char* data, std::size_t size) {
+    if (body.size() + size > kMaxBodyBytes) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, size);
+    return true;
+  });
+  // httplib answers 413 itself for a Content-Length above the payload limit.
+  if (too_large || res.status == 413) {
+    throw ApiError(413, "body_too_large",
+                   "the request body is larger than " + std::to_string(kMaxBodyBytes / (1024 * 1024)) +
+                       " MiB after decompression");
+  }
+  if (!ok) {
+    const auto encoding = req.get_header_value("Content-Encoding");
+    if (res.status == 415 || (!encoding.empty() && encoding != "gzip")) {
+      throw ApiError(415, "invalid_request", "unsupported Content-Encoding \"" + encoding + "\" (only gzip)");
+    }
+    throw ApiError(400, "invalid_request",
+                   encoding.empty() ? "the request body could not be read"
+                                    : "the request body could not be read or is not valid gzip");
+  }
+  return body;
+}
+
+void require_protocol(const httplib::Request& req) {
+  if (!req.has_header("Relais-Protocol")) {
+    throw ApiError(426, "unsupported_protocol", "send the header Relais-Protocol: 1");
+  }
+  const auto version = trim(req.get_header_value("Relais-Protocol"));
+  if (version != kProtocolVersion) {
+    throw ApiError(426, "unsupported_protocol",
+                   "this server speaks Relais-Protocol " + std::string(kProtocolVersion) + ", not \"" + version + "\"");
+  }
+}
+
+Caller authenticate(ServerStore& store, const httplib::Request& req) {
+  const auto header = req.get_header_value("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) {
+    throw ApiError(401, "unauthorized", "send the device token: Authorization: Bearer <token>");
+  }
+  auto caller = store.authenticate(trim(std::string_view(header).substr(kBearer.size())));
+  if (!caller) throw ApiError(401, "unauthorized", "unknown or revoked device token: enroll this device again");
+  return std::move(*caller);
+}
+
+json user_json(const User& user) {
+  return {{"id", user.id},
+          {"nom", user.nom},
+          {"prenom", user.prenom ? json(*user.prenom) : json(nullptr)},
+          {"role", std::string(to_string(user.role))},
+          {"structure_id", user.structure_id}};
+}
+
+std::int64_t parse_limit(const httplib::Request& req) {
+  if (!req.has_param("limit")) return kMaxPullLimit;
+  const auto text = req.get_param_value("limit");
+  std::int64_t limit = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), limit);
+  if (error != std::errc{} || end != text.data() + text.size() || limit < 1) {
+    throw ApiError(400, "invalid_request", "limit must be a whole number from 1 to " + std::to_string(kMaxPullLimit),
+                   json::array({problem_json("limit", "invalid", "a whole number from 1 to 1000")}));
+  }
+  return std::min(limit, kMaxPullLimit);
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  explicit Impl(ServerStore& store_) : store(store_) {}
+  void routes();
+
+  ServerStore& store;
+  httplib::Server server;
+};
+
+void HttpServer::Impl::routes() {
+  server.set_payload_max_length(kMaxBodyBytes);
+  server.set_default_headers({{"Relais-Protocol", std::string(kProtocolVersion)}});
+
+  // Nothing a handler throws reaches httplib's default (a 500 with the exception's text in
+  // a header): the handlers catch everything, and this is the net under them.
+  server.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr error) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const std::exception& caught) {
+      std::cerr << "relais-server: " << req.method << ' ' << req.path << ": " << caught.what() << '\n';
+    } catch (...) {
+      std::cerr << "relais-server: " << req.method << ' ' << req.path << ": unknown exception\n";
+    }
+    send_internal_error(res);
+  });
+  // Errors httplib makes itself (unknown route, unreadable request) get the protocol's shape.
+  server.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        switch (res.status) {
+          case 404: send_json(res, 404, error_body("not_found", "no such endpoint: " + req.method + " " + req.path)); break;
+          case 413: send_json(res, 413, error_body("body_too_large", "the request body is larger than 16 MiB")); break;
+          default:
+            if (res.status >= 500) {
+              send_internal_error(res);
+            } else {
+              send_json(res, res.status, error_body("invalid_request", "the request could not be read"));
+            }
+        }
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+
+  server.Get("/healthz", [this](const httplib::Request& req, httplib::Response& res) {
+    try {
+      send_json(res, 200, {{"status", "ok"}, {"schema", store.schema_version()}});
+    } catch (const std::exception& error) {
+      std::cerr << "relais-server: " << req.path << ": " << error.what() << '\n';
+      send_json(res, 503, error_body("internal", "the store does not answer"));
+    }
+  });
+
+  server.Post("/api/v1/enroll",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+                guarded(req, res, [&] {
+                  const auto body = read_body(req, res, reader);
+                  require_protocol(req);
+                  const auto request = parse_enroll(body);
+                  const auto enrolled = store.enroll(request);
+                  if (!enrolled) {
+                    throw ApiError(401, "enrollment_failed",
+                                   "this enrollment code is unknown, already used or expired: ask an administrator "
+                                   "for a new one");
+                  }
+                  send_json(res, 200,
+                            {{"token", enrolled->token},
+                             {"user", user_json(enrolled->user)},
+                             {"server_time", format_timestamp_utc(now_unix_ms())}});
+                });
+              });
+
+  server.Post("/api/v1/push",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+                guarded(req, res, [&] {
+                  const auto body = read_body(req, res, reader);
+                  require_protocol(req);
+                  const auto caller = authenticate(store, req);
+                  const auto request = parse_push(body);
+                  if (request.device_id != caller.device_id) {
+                    throw ApiError(400, "invalid_request", "device_id is not the device of this token",
+                                   json::array({problem_json("device_id", "mismatch",
+                                                             "the token belongs to device " + caller.device_id)}));
+                  }
+                  send_json(res, 200, {{"results", store.push(caller, request.changes)}});
+                });
+              });
+
+  server.Get("/api/v1/pull", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(req, res, [&] {
+      require_protocol(req);
+      const auto caller = authenticate(store, req);
+      const auto limit = parse_limit(req);
+      std::optional<Cursor> cursor;
+      if (const auto text = req.get_param_value("cursor"); !text.empty()) {
+        cursor = decode_cursor(text);
+        if (!cursor) {
+          throw ApiError(400, "invalid_request", "this cursor was not made by a Relais server",
+                         json::array({problem_json("cursor", "invalid", "not a cursor")}));
+        }
+      }
+      const auto pulled = store.pull(caller, cursor, limit);
+      send_json(res, 200, {{"records", pulled.records}, {"cursor", pulled.cursor}, {"more", pulled.more}});
+    });
+  });
+}
+
+HttpServer::HttpServer(ServerStore& store) : impl_(std::make_unique<Impl>(store)) {
+  impl_->routes();
+}
+
+HttpServer::~HttpServer() = default;
+
+int HttpServer::bind(const std::string& host, int port) {
+  if (port == 0) {
+    const int bound = impl_->server.bind_to_any_port(host);
+    if (bound > 0) return bound;
+  } else if (impl_->server.bind_to_port(host, port)) {
+    return port;
+  }
+  throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port) +
+                           " (address in use, or not an address of this machine?)");
+}
+
+bool HttpServer::serve() { return impl_->server.listen_after_bind(); }
+
+void HttpServer::stop() { impl_->server.stop(); }
+
+}  // namespace relais::server

@@ -1,0 +1,266 @@
+#include "relais/server/protocol.hpp"
+
+#include <algorithm>
+
+#include "relais/server/crypto.hpp"
+#include "relais/uuid.hpp"
+
+namespace relais::server {
+
+using nlohmann::json;
+
+namespace {
+
+// The depth of the deepest array or object of `text`, counted without parsing (strings and
+// their escapes are skipped), stopping as soon as it exceeds `limit`.
+int json_depth_exceeds(std::string_view text, int limit) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char ch : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (ch == '\\') {
+        escaped = true;
+      } else if (ch == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > limit) return true;
+    } else if (ch == ']' || ch == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// Collects the shape problems of a request body; at most kMaxProblems are listed.
+class ProblemList {
+ public:
+  static constexpr std::size_t kMaxProblems = 100;
+  void add(const std::string& field, const std::string& reason, const std::string& message) {
+    ++count_;
+    if (problems_.size() < kMaxProblems) problems_.push_back(problem_json(field, reason, message));
+  }
+  bool empty() const { return count_ == 0; }
+  [[noreturn]] void raise() const {
+    std::string message = "the request is malformed: " + std::to_string(count_) + " problem" + (count_ > 1 ? "s" : "");
+    if (count_ > problems_.size()) message += " (the first " + std::to_string(problems_.size()) + " are listed)";
+    throw ApiError(400, "invalid_request", message, problems_);
+  }
+
+ private:
+  json problems_ = json::array();
+  std::size_t count_ = 0;
+};
+
+const char* type_name(const json& value) { return value.type_name(); }
+
+}  // namespace
+
+json problem_json(const std::string& field, const std::string& reason, const std::string& message) {
+  return {{"field", field}, {"reason", reason}, {"message", message}};
+}
+
+json error_body(const std::string& code, const std::string& message, const json& problems) {
+  return {{"error", {{"code", code}, {"message", message}, {"problems", problems}}}};
+}
+
+json parse_body_object(std::string_view body) {
+  if (json_depth_exceeds(body, kMaxJsonDepth)) {
+    throw ApiError(400, "invalid_json", "body is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+  }
+  json document;
+  try {
+    document = json::parse(body);
+  } catch (const json::parse_error& error) {
+    throw ApiError(400, "invalid_json", "body is not valid JSON: parse error at byte " + std::to_string(error.byte));
+  }
+  if (!document.is_object()) {
+    throw ApiError(400, "invalid_request", std::string("body must be a JSON object, not ") + type_name(document));
+  }
+  return document;
+}
+
+EnrollRequest parse_enroll(std::string_view body) {
+  const json document = parse_body_object(body);
+  ProblemList problems;
+  EnrollRequest request;
+  const auto text = [&](const char* key, bool required, std::string& out) {
+    const auto it = document.find(key);
+    if (it == document.end() || it->is_null()) {
+      if (required) problems.add(key, "required", std::string(key) + " is required");
+    } else if (!it->is_string()) {
+      problems.add(key, "wrong_type", std::string(key) + " must be a string");
+    } else {
+      out = it->get<std::string>();
+    }
+  };
+  text("code", true, request.code);
+  text("device_id", true, request.device_id);
+  text("device_name", false, request.device_name);
+  if (!request.device_id.empty() && !is_uuid(request.device_id)) {
+    problems.add("device_id", "invalid_id", "device_id must be a lower-case UUID");
+  }
+  if (request.device_name.size() > 200) problems.add("device_name", "too_long", "device_name has more than 200 bytes");
+  if (!problems.empty()) problems.raise();
+  return request;
+}
+
+PushRequest parse_push(std::string_view body) {
+  const json document = parse_body_object(body);
+  ProblemList problems;
+  PushRequest request;
+
+  if (const auto it = document.find("device_id"); it == document.end() || !it->is_string()) {
+    problems.add("device_id", it == document.end() ? "required" : "wrong_type", "device_id must be a string");
+  } else {
+    request.device_id = it->get<std::string>();
+  }
+  const auto changes = document.find("changes");
+  if (changes == document.end() || !changes->is_array()) {
+    problems.add("changes", changes == document.end() ? "required" : "wrong_type", "changes must be an array");
+    problems.raise();
+  }
+  if (changes->size() > kMaxChangesPerPush) {
+    throw ApiError(413, "too_many_records",
+                   "a push holds at most " + std::to_string(kMaxChangesPerPush) + " changes, this one has " +
+                       std::to_string(changes->size()));
+  }
+
+  request.changes.reserve(changes->size());
+  for (std::size_t index = 0; index < changes->size(); ++index) {
+    const json& item = (*changes)[index];
+    const std::string path = "changes[" + std::to_string(index) + "]";
+    if (!item.is_object()) {
+      problems.add(path, "wrong_type", "each change must be an object");
+      continue;
+    }
+    PushChange change;
+    // kind and id
+    const auto kind = item.find("kind");
+    if (kind == item.end() || !kind->is_string()) {
+      problems.add(path + ".kind", kind == item.end() ? "required" : "wrong_type", "kind must be a string");
+    } else if (const auto parsed = parse_record_kind(kind->get<std::string>())) {
+      change.kind = *parsed;
+    } else {
+      problems.add(path + ".kind", "unknown_kind",
+                   "unknown kind \"" + kind->get<std::string>() +
+                       "\" (session, lot, device, event, place, structure or advisor)");
+    }
+    const auto id = item.find("id");
+    if (id == item.end() || !id->is_string()) {
+      problems.add(path + ".id", id == item.end() ? "required" : "wrong_type", "id must be a string");
+    } else if (!is_uuid(id->get<std::string>())) {
+      problems.add(path + ".id", "invalid_id", "id must be a lower-case UUID");
+    } else {
+      change.id = id->get<std::string>();
+    }
+    // fields
+    const auto fields = item.find("fields");
+    if (fields == item.end() || !fields->is_object()) {
+      problems.add(path + ".fields", fields == item.end() ? "required" : "wrong_type", "fields must be an object");
+      continue;
+    }
+    if (fields->empty()) problems.add(path + ".fields", "empty", "fields must name at least one field");
+    for (const auto& [name, value] : fields->items()) {
+      const std::string field_path = path + ".fields." + name;
+      if (name == "id" || name == kCreationKey || name.empty() || is_metadata_key(name)) {
+        problems.add(field_path, "reserved_field", "\"" + name + "\" is not a field that can be pushed");
+      } else if (name == kDeletedField && !value.is_boolean()) {
+        problems.add(field_path, "wrong_type", "_deleted must be true or false");
+      }
+    }
+    change.change.fields = *fields;
+    // versions: exactly one per field
+    const auto versions = item.find("versions");
+    if (versions == item.end() || !versions->is_object()) {
+      problems.add(path + ".versions", versions == item.end() ? "required" : "wrong_type",
+                   "versions must be an object of [clock, \"device\"] pairs");
+    } else {
+      for (const auto& [name, value] : versions->items()) {
+        if (!fields->contains(name)) {
+          problems.add(path + ".versions." + name, "unexpected_version", "a version for a field that is not in fields");
+        } else if (const auto version = field_version_from_json(value)) {
+          change.change.versions.emplace(name, *version);
+        } else {
+          problems.add(path + ".versions." + name, "invalid_version",
+                       "a version is [clock, \"device\"] with a clock of 0 or more");
+        }
+      }
+      for (const auto& name : missing_versions(change.change)) {
+        if (!versions->contains(name)) problems.add(path + ".versions." + name, "missing_version", "this field has no version");
+      }
+    }
+    // bases: optional, the version each field replaced
+    json bases = json::object();
+    if (const auto it = item.find("bases"); it != item.end() && !it->is_null()) {
+      if (!it->is_object()) {
+        problems.add(path + ".bases", "wrong_type", "bases must be an object of [clock, \"device\"] pairs");
+      } else {
+        bases = *it;
+        for (const auto& [name, value] : it->items()) {
+          if (const auto version = field_version_from_json(value)) {
+            change.change.bases.emplace(name, *version);
+          } else {
+            problems.add(path + ".bases." + name, "invalid_version",
+                         "a version is [clock, \"device\"] with a clock of 0 or more");
+          }
+        }
+      }
+    }
+    if (!problems.empty()) continue;
+    const json canonical = {{"kind", std::string(to_string(change.kind))},
+                            {"fields", *fields},
+                            {"versions", *versions},
+                            {"bases", bases}};
+    change.key = sha256_hex(canonical.dump());
+    request.changes.push_back(std::move(change));
+  }
+  if (!problems.empty()) problems.raise();
+  return request;
+}
+
+FieldVersion change_version(const IncomingChange& change) {
+  FieldVersion greatest;
+  for (const auto& [field, version] : change.versions) greatest = std::max(greatest, version);
+  return greatest;
+}
+
+std::string encode_cursor(const Cursor& cursor) {
+  // 16 bytes of the epoch UUID, then the sequence number in 8 big-endian bytes.
+  std::string bytes;
+  for (std::size_t i = 0; i + 1 < cursor.epoch.size(); ++i) {
+    if (cursor.epoch[i] == '-') continue;
+    bytes += static_cast<char>(std::stoi(cursor.epoch.substr(i, 2), nullptr, 16));
+    ++i;
+  }
+  const auto seq = static_cast<std::uint64_t>(cursor.seq);
+  for (int shift = 56; shift >= 0; shift -= 8) bytes += static_cast<char>((seq >> shift) & 0xFF);
+  return base64url_encode(bytes);
+}
+
+std::optional<Cursor> decode_cursor(std::string_view text) {
+  std::string bytes;
+  if (!base64url_decode(text, bytes) || bytes.size() != 24) return std::nullopt;
+  static constexpr char hex[] = "0123456789abcdef";
+  Cursor cursor;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) cursor.epoch += '-';
+    const auto byte = static_cast<std::uint8_t>(bytes[i]);
+    cursor.epoch += hex[byte >> 4];
+    cursor.epoch += hex[byte & 0x0F];
+  }
+  std::uint64_t seq = 0;
+  for (std::size_t i = 16; i < 24; ++i) seq = (seq << 8) | static_cast<std::uint8_t>(bytes[i]);
+  if (seq > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+  cursor.seq = static_cast<std::int64_t>(seq);
+  return cursor;
+}
+
+}  // namespace relais::server

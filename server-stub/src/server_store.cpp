@@ -1,0 +1,608 @@
+#include "relais/server/server_store.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include "relais/i18n.hpp"
+#include "relais/server/crypto.hpp"
+#include "relais/uuid.hpp"
+#include "relais/vocabulary.hpp"
+
+namespace relais::server {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kDayMs = 24 * 60 * 60 * 1000;
+constexpr std::int64_t kEnrollCodeLifetimeMs = 7 * kDayMs;
+// A device resends a push whose answer it did not get within minutes; results older than
+// this are forgotten (a change sent again after that is merged again, which changes nothing).
+constexpr std::int64_t kPushResultLifetimeMs = 90 * kDayMs;
+
+// Append only: a released migration is never edited, a new one is added below it.
+const std::vector<const char*> kMigrations{
+    // 1: accounts, records, the conflict log and the results of pushes.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+
+    "CREATE TABLE structures (id TEXT PRIMARY KEY, nom TEXT NOT NULL, created_at INTEGER NOT NULL);"
+    "CREATE TABLE users ("
+    "  id TEXT PRIMARY KEY,"
+    "  structure_id TEXT NOT NULL REFERENCES structures (id),"
+    "  role TEXT NOT NULL CHECK (role IN ('mediateur', 'coordinateur', 'admin')),"
+    "  nom TEXT NOT NULL,"
+    "  prenom TEXT,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE INDEX users_structure ON users (structure_id);"
+    "CREATE TABLE devices ("
+    "  id TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users (id),"
+    "  name TEXT NOT NULL,"
+    "  token_sha256 TEXT NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  revoked_at INTEGER);"
+    "CREATE INDEX devices_user ON devices (user_id);"
+    "CREATE TABLE enroll_codes ("
+    "  code_sha256 TEXT PRIMARY KEY,"
+    "  user_id TEXT NOT NULL REFERENCES users (id),"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL,"
+    "  used_at INTEGER,"
+    "  device_id TEXT) WITHOUT ROWID;"
+
+    // Every synced record, whatever its kind. change_seq is a store-wide sequence number given
+    // to each change (the newest change of a record is its row's), which pull cursors follow.
+    "CREATE TABLE records ("
+    "  id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  owner_user_id TEXT,"  // the user who first pushed it (mediateur_id); none for reference data
+    "  structure_id TEXT,"   // the structure it belongs to; none for places, which everyone sees
+    "  fields TEXT NOT NULL CHECK (json_valid(fields)),"
+    "  versions TEXT NOT NULL CHECK (json_valid(versions)),"
+    "  deleted INTEGER NOT NULL DEFAULT 0,"
+    "  change_seq INTEGER NOT NULL UNIQUE,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL);"
+    "CREATE INDEX records_owner ON records (owner_user_id, change_seq);"
+    "CREATE INDEX records_structure ON records (structure_id, change_seq);"
+
+    "CREATE TABLE conflicts ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  record_id TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  field TEXT NOT NULL,"
+    "  kept_value TEXT NOT NULL CHECK (json_valid(kept_value)),"
+    "  kept_version TEXT NOT NULL CHECK (json_valid(kept_version)),"
+    "  lost_value TEXT NOT NULL CHECK (json_valid(lost_value)),"
+    "  lost_version TEXT NOT NULL CHECK (json_valid(lost_version)),"
+    "  incoming_lost INTEGER NOT NULL,"
+    "  device_id TEXT NOT NULL,"  // the device whose push revealed the conflict
+    "  user_id TEXT NOT NULL,"
+    "  at INTEGER NOT NULL);"
+    "CREATE INDEX conflicts_record ON conflicts (record_id);"
+
+    // The result given to each change, so that a resent change gets exactly the same answer.
+    "CREATE TABLE push_results ("
+    "  record_id TEXT NOT NULL,"
+    "  change_key TEXT NOT NULL,"
+    "  result TEXT NOT NULL CHECK (json_valid(result)),"
+    "  created_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (record_id, change_key)) WITHOUT ROWID;"
+    "CREATE INDEX push_results_created ON push_results (created_at);",
+};
+
+int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+
+// Throws when the store was written by a newer relais-server; only reads.
+void require_known_schema(const sqlite::Database& db) {
+  const auto found = db.query_int64("PRAGMA user_version");
+  if (found > latest_schema_version()) {
+    throw std::runtime_error(db.path().string() + " was written by a newer relais-server (schema " +
+                             std::to_string(found) + ", this build knows up to " +
+                             std::to_string(latest_schema_version()) + "): update relais-server to open it");
+  }
+}
+
+void migrate(sqlite::Database& db) {
+  require_known_schema(db);
+  const auto found = static_cast<int>(db.query_int64("PRAGMA user_version"));
+  for (int version = found; version < latest_schema_version(); ++version) {
+    sqlite::Transaction transaction(db);
+    db.exec(kMigrations[static_cast<std::size_t>(version)]);
+    db.exec("PRAGMA user_version = " + std::to_string(version + 1));
+    transaction.commit();
+  }
+}
+
+bool is_reference(RecordKind kind) {
+  return kind == RecordKind::place || kind == RecordKind::structure || kind == RecordKind::advisor;
+}
+
+std::int64_t system_now_ms() { return now_unix_ms(); }
+
+User read_user(const sqlite::Statement& statement, int first) {
+  User user;
+  user.id = statement.column_text(first);
+  user.structure_id = statement.column_text(first + 1);
+  user.role = parse_role(statement.column_text(first + 2)).value_or(Role::mediateur);
+  user.nom = statement.column_text(first + 3);
+  user.prenom = statement.column_optional_text(first + 4);
+  return user;
+}
+
+json rejected(const std::string& id, json problems) {
+  return {{"id", id}, {"status", "rejected"}, {"problems", std::move(problems)}};
+}
+
+}  // namespace
+
+std::string_view to_string(Role role) {
+  switch (role) {
+    case Role::mediateur: return "mediateur";
+    case Role::coordinateur: return "coordinateur";
+    case Role::admin: return "admin";
+  }
+  return "mediateur";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (const Role role : {Role::mediateur, Role::coordinateur, Role::admin}) {
+    if (to_string(role) == text) return role;
+  }
+  return std::nullopt;
+}
+
+Date latest_today() {
+  using namespace std::chrono;
+  const year_month_day day{floor<days>(system_clock::now() + hours(14))};
+  return Date{static_cast<int>(day.year()), static_cast<unsigned>(day.month()), static_cast<unsigned>(day.day())};
+}
+
+struct ServerStore::StoredRecord {
+  std::string kind;
+  std::optional<std::string> owner;
+  std::optional<std::string> structure_id;
+  RecordState state;
+};
+
+ServerStore::ServerStore(const std::filesystem::path& path, const Vocabulary& vocabulary,
+                         const Translator& translator, Options options)
+    : db_(path), vocabulary_(vocabulary), translator_(translator), options_(std::move(options)) {
+  if (!options_.today) options_.today = latest_today;
+  if (!options_.now_ms) options_.now_ms = system_now_ms;
+  // Refuse a newer store before writing anything (the journal mode is written in the header).
+  require_known_schema(db_);
+  // WAL: pulls never wait for a push's fsync; synchronous=FULL: a push is answered only once
+  // its transaction is on disk, even across a power cut.
+  db_.exec("PRAGMA journal_mode = WAL");
+  db_.exec("PRAGMA synchronous = FULL");
+  db_.exec("PRAGMA foreign_keys = ON");
+  migrate(db_);
+
+  sqlite::Transaction transaction(db_);
+  auto insert = db_.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)");
+  insert.bind(1, "epoch").bind(2, make_uuid_v7()).run();
+  insert.bind(1, "server_device").bind(2, make_uuid_v7()).run();
+  insert.bind(1, "hlc_last").bind(2, "0").run();
+  db_.prepare("DELETE FROM push_results WHERE created_at < ?1").bind(1, options_.now_ms() - kPushResultLifetimeMs).run();
+  transaction.commit();
+  epoch_ = meta("epoch");
+  server_device_ = meta("server_device");
+  if (!is_uuid(epoch_)) throw std::runtime_error(path.string() + ": meta.epoch is not a lower-case UUID");
+}
+
+std::string ServerStore::meta(const std::string& key) {
+  auto statement = db_.cached("SELECT value FROM meta WHERE key = ?1");
+  (*statement).bind(1, key);
+  if (!(*statement).step()) throw std::runtime_error("the store has no " + key + " in its meta table");
+  return (*statement).column_text(0);
+}
+
+int ServerStore::schema_version() {
+  std::lock_guard lock(mutex_);
+  return static_cast<int>(db_.query_int64("PRAGMA user_version"));
+}
+
+// [SECTION] Versions and sequence numbers ------------------------------------------------------
+
+std::int64_t ServerStore::next_change_seq() {
+  return db_.query_int64("SELECT coalesce(max(change_seq), 0) + 1 FROM records");
+}
+
+FieldVersion ServerStore::next_server_version(std::int64_t now) {
+  const std::int64_t last = std::stoll(meta("hlc_last"));
+  const auto clock = std::max(now << 16, last + 1);
+  (*db_.cached("UPDATE meta SET value = ?1 WHERE key = 'hlc_last'")).bind(1, std::to_string(clock)).run();
+  return FieldVersion{clock, server_device_};
+}
+
+void ServerStore::observe_clock(std::int64_t clock, std::int64_t now) {
+  // A device whose clock is far ahead must not drag the server's versions with it.
+  if (clock > (now + kDayMs) << 16) return;
+  (*db_.cached("UPDATE meta SET value = ?1 WHERE key = 'hlc_last' AND CAST(value AS INTEGER) < ?2"))
+      .bind(1, std::to_string(clock))
+      .bind(2, clock)
+      .run();
+}
+
+// [SECTION] Admin ------------------------------------------------------------------------------
+
+json ServerStore::problems_json(const Problems& problems) const {
+  json out = json::array();
+  for (const auto& problem : problems) {
+    out.push_back(problem_json(problem.field, problem.reason, describe(problem, translator_, Lang::fr)));
+  }
+  return out;
+}
+
+namespace {
+
+void throw_if_invalid(RecordKind kind, const json& record, const Vocabulary& vocabulary, const Translator& translator,
+                      const Date& today) {
+  const auto checked = check_record(kind, record, ValidationContext{vocabulary, today});
+  if (checked.ok()) return;
+  std::string message;
+  for (const auto& problem : checked.problems) {
+    if (!message.empty()) message += "; ";
+    message += describe(problem, translator, Lang::en);
+  }
+  throw AdminError(message);
+}
+
+}  // namespace
+
+void ServerStore::write_reference_record(RecordKind kind, const std::string& id, const std::string& structure_id,
+                                         const json& fields, std::int64_t now) {
+  const FieldVersions versions{{kCreationKey, next_server_version(now)}};
+  const auto seq = next_change_seq();
+  (*db_.cached("INSERT INTO records (id, kind, owner_user_id, structure_id, fields, versions, deleted, change_seq,"
+               " created_at, updated_at) VALUES (?1, ?2, NULL, ?3, ?4, ?5, 0, ?6, ?7, ?7)"))
+      .bind(1, id)
+      .bind(2, to_string(kind))
+      .bind(3, structure_id)
+      .bind(4, fields.dump())
+      .bind(5, to_json(versions).dump())
+      .bind(6, seq)
+      .bind(7, now)
+      .run();
+}
+
+std::string ServerStore::add_structure(const std::string& nom) {
+  const auto id = make_uuid_v7();
+  const json fields = {{"nom", nom}};
+  json record = fields;
+  record["id"] = id;
+  throw_if_invalid(RecordKind::structure, record, vocabulary_, translator_, options_.today());
+
+  std::lock_guard lock(mutex_);
+  const auto now = options_.now_ms();
+  sqlite::Transaction transaction(db_);
+  db_.prepare("INSERT INTO structures (id, nom, created_at) VALUES (?1, ?2, ?3)").bind(1, id).bind(2, nom).bind(3, now).run();
+  write_reference_record(RecordKind::structure, id, id, fields, now);
+  transaction.commit();
+  return id;
+}
+
+std::string ServerStore::add_user(const std::string& structure_id, Role role, const std::string& nom,
+                                  const std::optional<std::string>& prenom) {
+  const auto id = make_uuid_v7();
+  json fields = {{"nom", nom}, {"structure_id", structure_id}, {"role", std::string(to_string(role))}};
+  if (prenom) fields["prenom"] = *prenom;
+  json record = fields;
+  record["id"] = id;
+
+  std::lock_guard lock(mutex_);
+  sqlite::Transaction transaction(db_);
+  if (!db_.prepare("SELECT 1 FROM structures WHERE id = ?1").bind(1, structure_id).step()) {
+    throw AdminError("unknown structure " + structure_id);
+  }
+  throw_if_invalid(RecordKind::advisor, record, vocabulary_, translator_, options_.today());
+  const auto now = options_.now_ms();
+  db_.prepare("INSERT INTO users (id, structure_id, role, nom, prenom, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .bind(1, id)
+      .bind(2, structure_id)
+      .bind(3, to_string(role))
+      .bind(4, nom)
+      .bind(5, prenom)
+      .bind(6, now)
+      .run();
+  write_reference_record(RecordKind::advisor, id, structure_id, fields, now);
+  transaction.commit();
+  return id;
+}
+
+std::string ServerStore::make_enroll_code(const std::string& user_id) {
+  std::lock_guard lock(mutex_);
+  sqlite::Transaction transaction(db_);
+  if (!db_.prepare("SELECT 1 FROM users WHERE id = ?1").bind(1, user_id).step()) {
+    throw AdminError("unknown user " + user_id);
+  }
+  const auto code = server::make_enroll_code();
+  const auto now = options_.now_ms();
+  db_.prepare("INSERT INTO enroll_codes (code_sha256, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)")
+      .bind(1, sha256_hex(normalize_enroll_code(code)))
+      .bind(2, user_id)
+      .bind(3, now)
+      .bind(4, now + kEnrollCodeLifetimeMs)
+      .run();
+  transaction.commit();
+  return code;
+}
+
+bool ServerStore::revoke_device(const std::string& device_id) {
+  std::lock_guard lock(mutex_);
+  sqlite::Transaction transaction(db_);
+  {
+    auto found = db_.prepare("SELECT revoked_at FROM devices WHERE id = ?1");
+    if (!found.bind(1, device_id).step()) throw AdminError("unknown device " + device_id);
+    if (!found.is_null(0)) return false;
+  }
+  db_.prepare("UPDATE devices SET revoked_at = ?1 WHERE id = ?2").bind(1, options_.now_ms()).bind(2, device_id).run();
+  transaction.commit();
+  return true;
+}
+
+// [SECTION] Enrollment and authentication --------------------------------------------------------
+
+std::optional<EnrollResult> ServerStore::enroll(const EnrollRequest& request) {
+  const auto code = normalize_enroll_code(request.code);
+  if (code.empty()) return std::nullopt;
+  const auto code_hash = sha256_hex(code);
+
+  std::lock_guard lock(mutex_);
+  const auto now = options_.now_ms();
+  sqlite::Transaction transaction(db_);
+  std::string user_id;
+  {
+    auto statement = db_.cached("SELECT user_id, expires_at, used_at FROM enroll_codes WHERE code_sha256 = ?1");
+    (*statement).bind(1, code_hash);
+    if (!(*statement).step()) return std::nullopt;
+    if (!(*statement).is_null(2) || (*statement).column_int64(1) <= now) return std::nullopt;
+    user_id = (*statement).column_text(0);
+  }
+  (*db_.cached("UPDATE enroll_codes SET used_at = ?1, device_id = ?2 WHERE code_sha256 = ?3"))
+      .bind(1, now)
+      .bind(2, request.device_id)
+      .bind(3, code_hash)
+      .run();
+
+  EnrollResult result;
+  result.token = make_device_token();
+  // Enrolling again with the same device id replaces its token (and lifts a revocation: an
+  // administrator made the new code).
+  (*db_.cached("INSERT INTO devices (id, user_id, name, token_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+               " ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,"
+               " token_sha256 = excluded.token_sha256, created_at = excluded.created_at, revoked_at = NULL"))
+      .bind(1, request.device_id)
+      .bind(2, user_id)
+      .bind(3, request.device_name)
+      .bind(4, sha256_hex(result.token))
+      .bind(5, now)
+      .run();
+  {
+    auto statement = db_.cached("SELECT id, structure_id, role, nom, prenom FROM users WHERE id = ?1");
+    (*statement).bind(1, user_id);
+    if (!(*statement).step()) throw std::runtime_error("enrollment code of a missing user " + user_id);
+    result.user = read_user(*statement, 0);
+  }
+  transaction.commit();
+  return result;
+}
+
+std::optional<Caller> ServerStore::authenticate(const std::string& token) {
+  const auto hash = sha256_hex(token);
+  std::lock_guard lock(mutex_);
+  auto statement = db_.cached(
+      "SELECT d.id, u.id, u.structure_id, u.role, u.nom, u.prenom FROM devices d JOIN users u ON u.id = d.user_id"
+      " WHERE d.token_sha256 = ?1 AND d.revoked_at IS NULL");
+  (*statement).bind(1, hash);
+  if (!(*statement).step()) return std::nullopt;
+  return Caller{(*statement).column_text(0), read_user(*statement, 1)};
+}
+
+// [SECTION] Push ---------------------------------------------------------------------------------
+
+std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::string& id) {
+  auto statement =
+      db_.cached("SELECT kind, owner_user_id, structure_id, fields, versions, deleted FROM records WHERE id = ?1");
+  (*statement).bind(1, id);
+  if (!(*statement).step()) return std::nullopt;
+  StoredRecord record;
+  record.kind = (*statement).column_text(0);
+  record.owner = (*statement).column_optional_text(1);
+  record.structure_id = (*statement).column_optional_text(2);
+  record.state.fields = json::parse((*statement).column_text(3));
+  auto versions = field_versions_from_json(json::parse((*statement).column_text(4)));
+  if (!versions) throw std::runtime_error("record " + id + " has unreadable versions");
+  record.state.versions = std::move(*versions);
+  record.state.deleted = (*statement).column_int64(5) != 0;
+  return record;
+}
+
+json ServerStore::push(const Caller& caller, const std::vector<PushChange>& changes) {
+  std::lock_guard lock(mutex_);
+  const auto now = options_.now_ms();
+  const auto today = options_.today();
+  json results = json::array();
+  sqlite::Transaction transaction(db_);
+  for (const auto& change : changes) results.push_back(push_one(caller, change, today, now));
+  transaction.commit();
+  return results;
+}
+
+json ServerStore::push_one(const Caller& caller, const PushChange& change, const Date& today, std::int64_t now) {
+  const std::string kind(to_string(change.kind));
+  const auto stored = load_record(change.id);
+  if (stored && stored->kind != kind) {
+    return rejected(change.id, problems_json({{"kind", "wrong_kind", {{"value", kind}, {"expected", stored->kind}}}}));
+  }
+
+  // Scope of writes: reference data is the administrators'; any other record is its owner's
+  // (and the administrators').
+  const bool admin = caller.user.role == Role::admin;
+  if (is_reference(change.kind) && !admin) {
+    return rejected(change.id, json::array({problem_json(
+                                   "", "forbidden",
+                                   "seuls les administrateurs peuvent modifier les lieux, les structures et les "
+                                   "conseillers")}));
+  }
+  if (stored && !admin && stored->owner != caller.user.id) {
+    return rejected(change.id,
+                    json::array({problem_json("", "forbidden",
+                                              "cet enregistrement appartient à un autre conseiller : seul son auteur "
+                                              "peut le modifier")}));
+  }
+
+  // A change already answered gets the same answer.
+  {
+    auto statement = db_.cached("SELECT result FROM push_results WHERE record_id = ?1 AND change_key = ?2");
+    (*statement).bind(1, change.id).bind(2, change.key);
+    if ((*statement).step()) return json::parse((*statement).column_text(0));
+  }
+
+  std::optional<RecordState> stored_state;
+  if (stored) stored_state = stored->state;
+  const auto outcome = merge(stored_state, change.change);
+
+  // The merged record must pass the model's rules, unless the change only deletes it (a
+  // deletion is never refused, even of a record that the rules of today would refuse).
+  const bool only_deletion = change.change.fields.size() == 1 && change.change.fields.contains(kDeletedField);
+  if (!(only_deletion && outcome.merged.deleted)) {
+    json record = outcome.merged.fields;
+    record["id"] = change.id;
+    const auto checked = check_record(change.kind, record, ValidationContext{vocabulary_, today});
+    if (!checked.ok()) return rejected(change.id, problems_json(checked.problems));
+  }
+
+  if (outcome.changed) {
+    std::optional<std::string> owner;
+    std::optional<std::string> structure_id;
+    if (stored) {
+      owner = stored->owner;
+      structure_id = stored->structure_id;
+    } else if (!is_reference(change.kind)) {
+      owner = caller.user.id;
+      structure_id = caller.user.structure_id;
+    }
+    // Reference data belongs to the structure it describes; places to everyone.
+    if (change.kind == RecordKind::structure) structure_id = change.id;
+    if (change.kind == RecordKind::advisor) {
+      const auto it = outcome.merged.fields.find("structure_id");
+      structure_id = it != outcome.merged.fields.end() && it->is_string() ? std::optional(it->get<std::string>())
+                                                                         : std::nullopt;
+    }
+    if (change.kind == RecordKind::place) structure_id.reset();
+
+    (*db_.cached("INSERT INTO records (id, kind, owner_user_id, structure_id, fields, versions, deleted, change_seq,"
+                 " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+                 " ON CONFLICT (id) DO UPDATE SET structure_id = excluded.structure_id, fields = excluded.fields,"
+                 " versions = excluded.versions, deleted = excluded.deleted, change_seq = excluded.change_seq,"
+                 " updated_at = excluded.updated_at"))
+        .bind(1, change.id)
+        .bind(2, kind)
+        .bind(3, owner)
+        .bind(4, structure_id)
+        .bind(5, outcome.merged.fields.dump())
+        .bind(6, to_json(outcome.merged.versions).dump())
+        .bind(7, outcome.merged.deleted ? 1 : 0)
+        .bind(8, next_change_seq())
+        .bind(9, now)
+        .run();
+  }
+
+  const auto version = change_version(change.change);
+  json result = {{"id", change.id}, {"status", "applied"}, {"version", to_json(version)}};
+  if (!outcome.conflicts.empty()) {
+    result["status"] = "conflict";
+    json conflicts = json::array();
+    for (const auto& conflict : outcome.conflicts) {
+      conflicts.push_back({{"field", conflict.field},
+                           {"kept_value", conflict.kept_value},
+                           {"kept_version", to_json(conflict.kept_version)},
+                           {"lost_value", conflict.lost_value},
+                           {"lost_version", to_json(conflict.lost_version)},
+                           {"incoming_lost", conflict.incoming_lost}});
+      (*db_.cached("INSERT INTO conflicts (record_id, kind, field, kept_value, kept_version, lost_value, lost_version,"
+                   " incoming_lost, device_id, user_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
+          .bind(1, change.id)
+          .bind(2, kind)
+          .bind(3, conflict.field)
+          .bind(4, conflict.kept_value.dump())
+          .bind(5, to_json(conflict.kept_version).dump())
+          .bind(6, conflict.lost_value.dump())
+          .bind(7, to_json(conflict.lost_version).dump())
+          .bind(8, conflict.incoming_lost ? 1 : 0)
+          .bind(9, caller.device_id)
+          .bind(10, caller.user.id)
+          .bind(11, now)
+          .run();
+    }
+    result["conflicts"] = std::move(conflicts);
+  }
+  (*db_.cached("INSERT OR IGNORE INTO push_results (record_id, change_key, result, created_at) VALUES (?1, ?2, ?3, ?4)"))
+      .bind(1, change.id)
+      .bind(2, change.key)
+      .bind(3, result.dump())
+      .bind(4, now)
+      .run();
+  observe_clock(version.clock, now);
+  return result;
+}
+
+// [SECTION] Pull ---------------------------------------------------------------------------------
+
+PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& cursor, std::int64_t limit) {
+  // Scope of reads: an advisor sees its own records, the places and its structure's reference
+  // data; a coordinator its structure's records and the places; an administrator everything.
+  static const std::string kSelect =
+      "SELECT kind, id, owner_user_id, fields, versions, deleted, change_seq FROM records"
+      " WHERE change_seq > ?1 AND change_seq <= ?2 AND ";
+  static const std::string kOrder = " ORDER BY change_seq LIMIT ?3";
+  std::string scope;
+  switch (caller.user.role) {
+    case Role::admin: scope = "1"; break;
+    case Role::coordinateur: scope = "(structure_id = ?5 OR kind = 'place')"; break;
+    case Role::mediateur:
+      scope = "(owner_user_id = ?4 OR kind = 'place' OR (kind IN ('structure', 'advisor') AND structure_id = ?5))";
+      break;
+  }
+
+  std::lock_guard lock(mutex_);
+  // The last change now: the scan stops there, and it is the cursor when nothing more is left.
+  const auto last = db_.query_int64("SELECT coalesce(max(change_seq), 0) FROM records");
+  std::int64_t after = 0;
+  if (cursor) {
+    if (cursor->epoch != epoch_ || cursor->seq > last) {
+      throw ApiError(410, "resync_required",
+                     "this cursor belongs to another state of the server store (restored or reset): pull again "
+                     "without a cursor, then push every local record again");
+    }
+    after = cursor->seq;
+  }
+
+  PullResult result;
+  auto statement = db_.cached(kSelect + scope + kOrder);
+  (*statement).bind(1, after).bind(2, last).bind(3, limit + 1);
+  if (caller.user.role != Role::admin) (*statement).bind(4, caller.user.id).bind(5, caller.user.structure_id);
+  std::int64_t last_sent = after;
+  std::int64_t count = 0;
+  while ((*statement).step()) {
+    if (count == limit) {
+      result.more = true;
+      break;
+    }
+    ++count;
+    json record = {{"kind", (*statement).column_text(0)},
+                   {"id", (*statement).column_text(1)},
+                   {"fields", json::parse((*statement).column_text(3))},
+                   {"versions", json::parse((*statement).column_text(4))},
+                   {"deleted", (*statement).column_int64(5) != 0}};
+    if (const auto owner = (*statement).column_optional_text(2)) record["mediateur_id"] = *owner;
+    result.records.push_back(std::move(record));
+    last_sent = (*statement).column_int64(6);
+  }
+  result.cursor = encode_cursor(Cursor{epoch_, result.more ? last_sent : last});
+  return result;
+}
+
+}  // namespace relais::server

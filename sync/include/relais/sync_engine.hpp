@@ -1,0 +1,128 @@
+#pragma once
+// The client side of sync (docs/protocol.md): enrollment, then push of the outbox and pull of
+// what changed elsewhere, with the store doing the merging. SyncEngine runs one sync on the
+// calling thread; BackgroundSync runs it on its own thread, with back-off while offline.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "relais/http_client.hpp"
+#include "relais/local_store.hpp"
+
+namespace relais {
+
+inline constexpr const char* kProtocolVersion = "1";
+
+// Keys of the store's meta table that hold the sync settings and state.
+namespace sync_meta {
+inline constexpr const char* server_url = "sync_server_url";
+inline constexpr const char* token = "sync_token";
+inline constexpr const char* ca_file = "sync_ca_file";
+inline constexpr const char* user = "sync_user";  // JSON of the enrolled user
+inline constexpr const char* last_success = "sync_last_success";
+inline constexpr const char* last_error = "sync_last_error";
+inline constexpr const char* last_attempt = "sync_last_attempt";
+}  // namespace sync_meta
+
+struct SyncReport {
+  std::size_t pushed = 0;     // records the server applied
+  std::size_t pulled = 0;     // records received
+  std::size_t conflicts = 0;  // values that lost to a concurrent edit (push and pull)
+  std::size_t rejected = 0;   // records the server refused (quarantined)
+  std::string error;          // empty when the sync went through
+  std::string error_code;     // transport error (cannot_connect, timeout...) or the server's code
+  bool ok() const { return error.empty(); }
+};
+
+struct SyncProgress {
+  std::string phase;  // "push" | "pull"
+  std::size_t done = 0;
+};
+using ProgressCallback = std::function<void(const SyncProgress&)>;
+
+struct EnrollResult {
+  bool ok = false;
+  std::string error;
+  nlohmann::json user;
+};
+
+// Exchanges a one-time code for a device token and saves the server settings in the store.
+EnrollResult enroll(LocalStore& store, const HttpClientOptions& options, const std::string& code,
+                    const std::string& device_name);
+
+class SyncEngine {
+ public:
+  // Uses the server settings saved by enroll(); `server_url` overrides the saved one.
+  SyncEngine(LocalStore& store, std::optional<std::string> server_url = std::nullopt,
+             std::optional<std::string> ca_file = std::nullopt);
+
+  bool enrolled() const;
+  // Push everything pending, then pull until up to date. Never throws for network or server
+  // problems: they are in the report (and in the store's last error).
+  SyncReport run_once(const ProgressCallback& progress = {});
+  // Thread-safe: stops the request in progress; run_once returns with error_code "cancelled".
+  void cancel();
+
+  std::uint64_t bytes_sent() const;
+  std::uint64_t bytes_received() const;
+
+  static constexpr std::size_t kPushBatch = 1000;
+
+ private:
+  bool push(SyncReport& report, const ProgressCallback& progress);
+  bool pull(SyncReport& report, const ProgressCallback& progress, bool& resync);
+  bool fail(SyncReport& report, const HttpResult& result, const std::string& what);
+  std::vector<std::pair<std::string, std::string>> headers() const;
+
+  LocalStore& store_;
+  std::string token_;
+  std::unique_ptr<HttpClient> http_;
+};
+
+// Runs syncs on a worker thread with its own store connection: at start, every `interval` while
+// online, at once on request_now(), and with exponential back-off plus jitter after a failure.
+// Never touches the UI: the callbacks run on the worker thread and must only post messages.
+class BackgroundSync {
+ public:
+  struct Options {
+    std::chrono::milliseconds interval{std::chrono::minutes(2)};
+    std::chrono::milliseconds first_retry{std::chrono::seconds(5)};
+    std::chrono::milliseconds max_retry{std::chrono::minutes(5)};
+  };
+  using ReportCallback = std::function<void(const SyncReport&)>;
+
+  BackgroundSync(std::filesystem::path store_path, const Vocabulary& vocabulary, Options options,
+                 ReportCallback on_report, ProgressCallback on_progress = {});
+  ~BackgroundSync();  // stops and joins
+  BackgroundSync(const BackgroundSync&) = delete;
+  BackgroundSync& operator=(const BackgroundSync&) = delete;
+
+  void request_now();
+  void stop();
+  bool running_sync() const { return running_.load(); }
+
+ private:
+  void run();
+
+  std::filesystem::path store_path_;
+  const Vocabulary& vocabulary_;
+  Options options_;
+  ReportCallback on_report_;
+  ProgressCallback on_progress_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_requested_ = false;
+  bool now_requested_ = true;
+  std::atomic<bool> running_{false};
+  SyncEngine* engine_ = nullptr;  // guarded by mutex_, for cancel() from stop()
+  std::thread thread_;
+};
+
+}  // namespace relais

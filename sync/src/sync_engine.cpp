@@ -1,0 +1,302 @@
+#include "relais/sync_engine.hpp"
+
+#include <cctype>
+#include <random>
+
+#include "relais/vocabulary.hpp"
+
+namespace relais {
+
+using nlohmann::json;
+
+namespace {
+
+std::string error_code_of(const json& body) {
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    return body["error"].value("code", std::string{});
+  }
+  return {};
+}
+
+std::string error_message_of(const HttpResponse& response) {
+  const auto body = json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
+    return body["error"].value("message", std::string{});
+  }
+  return "HTTP " + std::to_string(response.status);
+}
+
+std::string url_encode(const std::string& text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char raw : text) {
+    const auto ch = static_cast<unsigned char>(raw);
+    if (std::isalnum(ch) || raw == '-' || raw == '_' || raw == '.' || raw == '~') {
+      out += raw;
+    } else {
+      out += '%';
+      out += hex[ch >> 4];
+      out += hex[ch & 0x0F];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+EnrollResult enroll(LocalStore& store, const HttpClientOptions& options, const std::string& code,
+                    const std::string& device_name) {
+  EnrollResult out;
+  HttpClient http(options);
+  const json body{{"code", code}, {"device_id", store.device_id()}, {"device_name", device_name}};
+  const auto result = http.post_json("/api/v1/enroll", body.dump(), {{"Relais-Protocol", kProtocolVersion}}, false);
+  if (!result.ok()) {
+    out.error = std::string(to_string(result.error)) + ": " + result.error_message;
+    return out;
+  }
+  if (result.response.status != 200) {
+    out.error = error_message_of(result.response);
+    return out;
+  }
+  const auto answer = json::parse(result.response.body, nullptr, false);
+  if (!answer.is_object() || !answer.contains("token") || !answer["token"].is_string()) {
+    out.error = "the server's answer has no token";
+    return out;
+  }
+  out.ok = true;
+  out.user = answer.value("user", json::object());
+  store.set_meta(sync_meta::server_url, options.base_url);
+  store.set_meta(sync_meta::token, answer["token"].get<std::string>());
+  store.set_meta(sync_meta::user, out.user.dump());
+  if (options.ca_file) store.set_meta(sync_meta::ca_file, *options.ca_file);
+  // New records are the enrolled user's.
+  if (out.user.contains("id") && out.user["id"].is_string()) store.set_meta("advisor_id", out.user["id"].get<std::string>());
+  return out;
+}
+
+SyncEngine::SyncEngine(LocalStore& store, std::optional<std::string> server_url, std::optional<std::string> ca_file)
+    : store_(store), token_(store.meta(sync_meta::token).value_or("")) {
+  HttpClientOptions options;
+  options.base_url = server_url ? *server_url : store.meta(sync_meta::server_url).value_or("");
+  options.ca_file = ca_file ? ca_file : store.meta(sync_meta::ca_file);
+  options.user_agent = "relais/" + std::string("1");
+  http_ = std::make_unique<HttpClient>(options);
+}
+
+bool SyncEngine::enrolled() const { return !token_.empty(); }
+
+void SyncEngine::cancel() { http_->cancel(); }
+
+std::uint64_t SyncEngine::bytes_sent() const { return http_->bytes_sent(); }
+std::uint64_t SyncEngine::bytes_received() const { return http_->bytes_received(); }
+
+std::vector<std::pair<std::string, std::string>> SyncEngine::headers() const {
+  return {{"Authorization", "Bearer " + token_}, {"Relais-Protocol", kProtocolVersion}};
+}
+
+bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::string& what) {
+  if (!result.ok()) {
+    report.error_code = std::string(to_string(result.error));
+    report.error = what + ": " + result.error_message;
+  } else {
+    const auto body = json::parse(result.response.body, nullptr, false);
+    report.error_code = error_code_of(body);
+    if (report.error_code.empty()) report.error_code = "http_" + std::to_string(result.response.status);
+    report.error = what + ": " + error_message_of(result.response);
+  }
+  return false;
+}
+
+bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
+  for (;;) {
+    const auto outbox = store_.outbox(kPushBatch);
+    if (outbox.changes.empty()) {
+      // Journal entries with nothing left to send (already acknowledged): move the checkpoint.
+      store_.acknowledge_push(outbox, {});
+      return true;
+    }
+    json changes = json::array();
+    for (const auto& change : outbox.changes) {
+      changes.push_back({{"kind", std::string(to_string(change.kind))},
+                         {"id", change.id},
+                         {"fields", change.change.fields},
+                         {"versions", to_json(change.change.versions)},
+                         {"bases", to_json(change.change.bases)}});
+    }
+    const json body{{"device_id", store_.device_id()}, {"changes", std::move(changes)}};
+    const auto result = http_->post_json("/api/v1/push", body.dump(), headers(), true);
+    if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
+
+    const auto answer = json::parse(result.response.body, nullptr, false);
+    if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
+      report.error_code = "invalid_response";
+      report.error = "push: the server's answer is not readable";
+      return false;
+    }
+    std::vector<PushResult> results;
+    for (const auto& item : answer["results"]) {
+      if (!item.is_object()) continue;
+      PushResult one{item.value("id", std::string{}), item.value("status", std::string{}),
+                     item.value("problems", json::array()), item.value("conflicts", json::array())};
+      if (one.status == "rejected") {
+        ++report.rejected;
+      } else {
+        ++report.pushed;
+        report.conflicts += one.conflicts.size();
+      }
+      results.push_back(std::move(one));
+    }
+    store_.acknowledge_push(outbox, results);
+    if (progress) progress({"push", report.pushed + report.rejected});
+  }
+}
+
+bool SyncEngine::pull(SyncReport& report, const ProgressCallback& progress, bool& resync) {
+  for (;;) {
+    const auto cursor = store_.meta("sync_pull_cursor");
+    std::string path = "/api/v1/pull?limit=1000";
+    if (cursor && !cursor->empty()) path += "&cursor=" + url_encode(*cursor);
+    const auto result = http_->get(path, headers());
+    if (result.ok() && result.response.status == 410) {
+      resync = true;
+      return true;
+    }
+    if (!result.ok() || result.response.status != 200) return fail(report, result, "pull");
+    const auto answer = json::parse(result.response.body, nullptr, false);
+    if (!answer.is_object() || !answer.contains("records") || !answer["records"].is_array() ||
+        !answer.contains("cursor") || !answer["cursor"].is_string()) {
+      report.error_code = "invalid_response";
+      report.error = "pull: the server's answer is not readable";
+      return false;
+    }
+    std::vector<PulledRecord> records;
+    for (const auto& item : answer["records"]) {
+      const auto kind = parse_record_kind(item.value("kind", std::string{}));
+      const auto versions = field_versions_from_json(item.value("versions", json::object()));
+      if (!kind || !versions || !item.contains("id") || !item["id"].is_string()) continue;
+      PulledRecord record;
+      record.kind = *kind;
+      record.id = item["id"].get<std::string>();
+      record.state.fields = item.value("fields", json::object());
+      record.state.versions = *versions;
+      record.state.deleted = item.value("deleted", false);
+      if (item.contains("mediateur_id") && item["mediateur_id"].is_string()) {
+        record.mediateur_id = item["mediateur_id"].get<std::string>();
+      }
+      records.push_back(std::move(record));
+    }
+    const auto applied = store_.apply_pulled(records, answer["cursor"].get<std::string>());
+    report.pulled += records.size();
+    report.conflicts += applied.conflicts;
+    if (progress) progress({"pull", report.pulled});
+    if (!answer.value("more", false)) return true;
+  }
+}
+
+SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
+  SyncReport report;
+  store_.set_meta(sync_meta::last_attempt, format_timestamp_utc(now_unix_ms()));
+  if (!enrolled()) {
+    report.error_code = "not_enrolled";
+    report.error = "this device is not enrolled: relais-cli enroll --server URL --code CODE";
+    return report;
+  }
+  try {
+    bool ok = push(report, progress);
+    bool resync = false;
+    if (ok) ok = pull(report, progress, resync);
+    if (ok && resync) {
+      // The server lost track of this device (restored or reset store): start over; pushes
+      // and pulls are idempotent, so sending everything again is safe.
+      store_.reset_sync_state();
+      ok = push(report, progress) && pull(report, progress, resync);
+    }
+  } catch (const std::exception& error) {
+    report.error_code = "internal";
+    report.error = error.what();
+  }
+  if (report.ok()) {
+    store_.set_meta(sync_meta::last_success, format_timestamp_utc(now_unix_ms()));
+    store_.set_meta(sync_meta::last_error, "");
+  } else {
+    store_.set_meta(sync_meta::last_error, report.error);
+  }
+  return report;
+}
+
+// [SECTION] Background --------------------------------------------------------------------------
+
+BackgroundSync::BackgroundSync(std::filesystem::path store_path, const Vocabulary& vocabulary, Options options,
+                               ReportCallback on_report, ProgressCallback on_progress)
+    : store_path_(std::move(store_path)),
+      vocabulary_(vocabulary),
+      options_(options),
+      on_report_(std::move(on_report)),
+      on_progress_(std::move(on_progress)),
+      thread_([this] { run(); }) {}
+
+BackgroundSync::~BackgroundSync() { stop(); }
+
+void BackgroundSync::request_now() {
+  {
+    std::lock_guard lock(mutex_);
+    now_requested_ = true;
+  }
+  wake_.notify_one();
+}
+
+void BackgroundSync::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stop_requested_ && !thread_.joinable()) return;
+    stop_requested_ = true;
+    if (engine_ != nullptr) engine_->cancel();
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BackgroundSync::run() {
+  std::mt19937 random{std::random_device{}()};
+  auto retry = options_.first_retry;
+  for (;;) {
+    std::unique_ptr<LocalStore> store;
+    SyncReport report;
+    try {
+      store = std::make_unique<LocalStore>(store_path_, vocabulary_);
+      SyncEngine engine(*store);
+      {
+        std::lock_guard lock(mutex_);
+        if (stop_requested_) return;
+        engine_ = &engine;
+        now_requested_ = false;
+      }
+      running_ = true;
+      report = engine.run_once(on_progress_);
+      running_ = false;
+      std::lock_guard lock(mutex_);
+      engine_ = nullptr;
+    } catch (const std::exception& error) {
+      running_ = false;
+      report.error_code = "internal";
+      report.error = error.what();
+    }
+    if (on_report_) on_report_(report);
+
+    // Wait: the usual interval after a success; after a failure, a back-off that doubles up to
+    // max_retry, with ±25 % jitter so that many devices coming back online do not all call at once.
+    std::chrono::milliseconds wait = options_.interval;
+    if (!report.ok() && report.error_code != "not_enrolled") {
+      std::uniform_real_distribution<double> jitter(0.75, 1.25);
+      wait = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(retry.count()) * jitter(random)));
+      retry = std::min(retry * 2, options_.max_retry);
+    } else {
+      retry = options_.first_retry;
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, wait, [this] { return stop_requested_ || now_requested_; });
+    if (stop_requested_) return;
+  }
+}
+
+}  // namespace relais

@@ -1,0 +1,354 @@
+// Sync end to end: real relais-server processes on loopback, devices running the real sync
+// engine (libcurl), and a fault-injecting proxy between them. What is checked is what people
+// rely on: after the trouble stops, every record is on the server exactly once with its latest
+// content, and every device sees the same records.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "relais/sqlite.hpp"
+#include "relais/sync_engine.hpp"
+#include "server_process.hpp"
+#include "support.hpp"
+
+using nlohmann::json;
+using relais::LocalStore;
+using relais::RecordKind;
+using relais::test::server_admin;
+using relais::test::ServerProcess;
+
+namespace {
+
+// [SECTION] Setting up a team -------------------------------------------------------------------
+
+struct Team {
+  relais::test::TempDir dir;
+  std::filesystem::path server_db = dir / "server.db";
+  std::string structure = server_admin(RELAIS_SERVER_PATH, server_db, {"add-structure", "--name", "France Services"});
+  std::string advisor = server_admin(RELAIS_SERVER_PATH, server_db,
+                                     {"add-user", "--structure", structure, "--role", "mediateur", "--name", "Benali"});
+  std::string coordinator = server_admin(
+      RELAIS_SERVER_PATH, server_db, {"add-user", "--structure", structure, "--role", "coordinateur", "--name", "Martin"});
+  std::unique_ptr<ServerProcess> server = std::make_unique<ServerProcess>(RELAIS_SERVER_PATH, server_db);
+
+  // A device of `user`, enrolled through `url` (the server's, or a proxy's).
+  std::unique_ptr<LocalStore> device(const std::string& name, const std::string& user, const std::string& url) {
+    auto store = relais::test::open_store(dir / (name + ".db"));
+    const auto code = server_admin(RELAIS_SERVER_PATH, server_db, {"enroll-code", "--user", user});
+    relais::HttpClientOptions options;
+    options.base_url = url;
+    const auto enrolled = relais::enroll(*store, options, code, name);
+    INFO(enrolled.error);
+    REQUIRE(enrolled.ok);
+    return store;
+  }
+};
+
+std::string add_session(LocalStore& store, int minutes = 45) {
+  auto input = relais::test::valid_individual_session_json();
+  input["date"] = "2026-01-15";
+  input["duree"] = minutes;
+  auto checked = relais::check_record(RecordKind::session, input, relais::test::context());
+  REQUIRE(checked.ok());
+  const auto result = store.add(checked.record);
+  REQUIRE(result.ok());
+  return result.ids.front();
+}
+
+relais::SyncReport sync(LocalStore& store, std::optional<std::string> url = std::nullopt) {
+  relais::SyncEngine engine(store, std::move(url));
+  return engine.run_once();
+}
+
+void sync_ok(LocalStore& store, std::optional<std::string> url = std::nullopt) {
+  const auto report = sync(store, std::move(url));
+  INFO(report.error);
+  REQUIRE(report.ok());
+  REQUIRE(store.pending_count() == 0);
+}
+
+// Live sessions as id -> the fields people see.
+std::map<std::string, json> sessions_of(const LocalStore& store) {
+  std::map<std::string, json> out;
+  relais::ListQuery query;
+  for (auto record : store.list(query)) {
+    const std::string id = record["id"];
+    for (const auto* key : {"created_at", "updated_at", "version", "mediateur_id"}) record.erase(key);
+    out[id] = record;
+  }
+  return out;
+}
+
+std::int64_t server_count(const std::filesystem::path& db, const std::string& sql) {
+  relais::sqlite::Database database(db, relais::sqlite::Database::Mode::read_only);
+  return database.query_int64(sql);
+}
+
+// [SECTION] A fault-injecting proxy ---------------------------------------------------------------
+
+enum class Fault { none, refuse, drop_after_forward, truncate_response, server_error, delay, duplicate };
+
+// Forwards one HTTP request per connection to the server, misbehaving as told: it may close the
+// connection before or after the server has seen the request, cut the answer, answer 503 itself,
+// wait, or send the request twice.
+class FaultProxy {
+ public:
+  explicit FaultProxy(int target_port) : target_port_(target_port) {
+    listener_ = socket(AF_INET, SOCK_STREAM, 0);
+    int yes = 1;
+    setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(listen(listener_, 16) == 0);
+    socklen_t length = sizeof address;
+    getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+
+  ~FaultProxy() {
+    stop_ = true;
+    shutdown(listener_, SHUT_RDWR);
+    close(listener_);
+    thread_.join();
+  }
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void set_fault_rate(double rate) { fault_rate_ = rate; }
+  void retarget(int port) { target_port_ = port; }
+  int faults_injected() const { return faults_; }
+
+ private:
+  // Reads one whole HTTP message (headers, then Content-Length bytes of body).
+  static std::string read_message(int fd) {
+    std::string data;
+    char buffer[65536];
+    for (;;) {
+      const auto end = data.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        std::size_t length = 0;
+        auto lower = data.substr(0, end);
+        for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (const auto at = lower.find("content-length:"); at != std::string::npos) {
+          length = std::stoul(lower.substr(at + 15));
+        }
+        if (data.size() >= end + 4 + length) return data.substr(0, end + 4 + length);
+      }
+      pollfd ready{fd, POLLIN, 0};
+      if (poll(&ready, 1, 10000) <= 0) return data;
+      const auto n = read(fd, buffer, sizeof buffer);
+      if (n <= 0) return data;
+      data.append(buffer, static_cast<std::size_t>(n));
+    }
+  }
+
+  static void write_all(int fd, const std::string& data) {
+    std::size_t sent = 0;
+    while (sent < data.size()) {
+      const auto n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      sent += static_cast<std::size_t>(n);
+    }
+  }
+
+  std::string forward(std::string request) {
+    // One request per connection: the server closes after answering.
+    if (const auto at = request.find("\r\n"); at != std::string::npos) request.insert(at + 2, "Connection: close\r\n");
+    const int upstream = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(target_port_.load()));
+    std::string response;
+    if (connect(upstream, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      write_all(upstream, request);
+      response = read_message(upstream);
+    }
+    close(upstream);
+    return response;
+  }
+
+  void handle(int client, Fault fault) {
+    const auto request = read_message(client);
+    switch (fault) {
+      case Fault::refuse: break;
+      case Fault::drop_after_forward: forward(request); break;
+      case Fault::truncate_response: {
+        const auto response = forward(request);
+        write_all(client, response.substr(0, response.size() / 2));
+        break;
+      }
+      case Fault::server_error:
+        write_all(client,
+                  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 2\r\n"
+                  "Connection: close\r\n\r\n{}");
+        break;
+      case Fault::delay:
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        write_all(client, forward(request));
+        break;
+      case Fault::duplicate:
+        forward(request);
+        write_all(client, forward(request));
+        break;
+      case Fault::none: write_all(client, forward(request)); break;
+    }
+    close(client);
+  }
+
+  void serve() {
+    std::mt19937 random(99);
+    const std::vector<Fault> faults{Fault::refuse,        Fault::drop_after_forward, Fault::truncate_response,
+                                    Fault::server_error, Fault::delay,              Fault::duplicate};
+    while (!stop_) {
+      const int client = accept(listener_, nullptr, nullptr);
+      if (client < 0) continue;
+      auto fault = Fault::none;
+      if (std::uniform_real_distribution<double>(0, 1)(random) < fault_rate_.load()) {
+        fault = faults[random() % faults.size()];
+        ++faults_;
+      }
+      handle(client, fault);
+    }
+  }
+
+  std::atomic<int> target_port_;
+  int listener_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<double> fault_rate_{0.0};
+  std::atomic<int> faults_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+// [SECTION] Tests ---------------------------------------------------------------------------------
+
+TEST_CASE("two devices of an advisor and their coordinator converge after offline edits", "[sync][e2e]") {
+  Team team;
+  auto laptop = team.device("laptop", team.advisor, team.server->url());
+  auto netbook = team.device("netbook", team.advisor, team.server->url());
+  auto coordinator = team.device("coordinator", team.coordinator, team.server->url());
+
+  std::mt19937 random(2026);
+  std::vector<std::string> ids;
+  std::vector<LocalStore*> advisor_devices{laptop.get(), netbook.get()};
+  for (int step = 0; step < 120; ++step) {
+    auto& device = *advisor_devices[random() % 2];
+    const auto action = random() % 10;
+    if (action < 3 || ids.empty()) {
+      ids.push_back(add_session(device, 15 * (1 + static_cast<int>(random() % 8))));
+    } else if (action < 7) {
+      const auto& id = ids[random() % ids.size()];
+      const auto current = device.get(id);
+      if (current && !current->contains("deleted_at")) {
+        const json change = random() % 2 ? json{{"duree", 15 * (1 + static_cast<int>(random() % 8))}}
+                                         : json{{"notes", "Note " + std::to_string(random() % 1000)}};
+        REQUIRE(device.update(id, change).ok());
+      }
+    } else if (action < 8) {
+      const auto& id = ids[random() % ids.size()];
+      const auto current = device.get(id);
+      if (current && !current->contains("deleted_at")) REQUIRE(device.remove(id).ok());
+    } else {
+      const auto report = sync(device);
+      INFO(report.error);
+      REQUIRE(report.ok());
+    }
+  }
+  for (int round = 0; round < 2; ++round) {
+    sync_ok(*laptop);
+    sync_ok(*netbook);
+  }
+  sync_ok(*coordinator);
+
+  const auto reference = sessions_of(*laptop);
+  CHECK(sessions_of(*netbook) == reference);
+  CHECK(sessions_of(*coordinator) == reference);
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session' AND deleted = 0") ==
+        static_cast<std::int64_t>(reference.size()));
+  CHECK(laptop->conflict_log().size() + netbook->conflict_log().size() > 0);
+}
+
+TEST_CASE("after network faults stop, one more sync leaves every record once with its latest content",
+          "[sync][e2e]") {
+  Team team;
+  FaultProxy proxy(team.server->port());
+  auto laptop = team.device("laptop", team.advisor, proxy.url());
+  std::mt19937 random(5);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 60; ++i) ids.push_back(add_session(*laptop));
+
+  proxy.set_fault_rate(0.5);
+  int failures = 0;
+  for (int attempt = 0; attempt < 25; ++attempt) {
+    // Edits keep coming while the connection misbehaves.
+    for (int i = 0; i < 5; ++i) {
+      const auto& id = ids[random() % ids.size()];
+      REQUIRE(laptop->update(id, json{{"duree", 15 * (1 + static_cast<int>(random() % 8))}}).ok());
+    }
+    ids.push_back(add_session(*laptop));
+    if (!sync(*laptop).ok()) ++failures;
+  }
+  CHECK(proxy.faults_injected() > 5);
+  CHECK(failures > 0);
+
+  proxy.set_fault_rate(0.0);
+  sync_ok(*laptop);
+
+  // A fresh device of the same advisor sees exactly what the laptop has.
+  auto fresh = team.device("fresh", team.advisor, team.server->url());
+  sync_ok(*fresh);
+  CHECK(sessions_of(*fresh) == sessions_of(*laptop));
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") ==
+        static_cast<std::int64_t>(ids.size()));
+}
+
+TEST_CASE("a server killed in the middle of a large push loses and duplicates nothing", "[sync][e2e]") {
+  Team team;
+  auto laptop = team.device("laptop", team.advisor, team.server->url());
+  constexpr int kRecords = 6000;
+  {
+    std::vector<relais::AnyRecord> batch;
+    auto input = relais::test::valid_individual_session_json();
+    input["date"] = "2026-01-15";
+    for (int i = 0; i < kRecords; ++i) {
+      input["notes"] = "Séance " + std::to_string(i);
+      batch.push_back(relais::check_record(RecordKind::session, input, relais::test::context()).record);
+    }
+    REQUIRE(laptop->add(std::move(batch)).ok());
+  }
+
+  // Kill the server once it has stored part of the push.
+  std::thread sync_thread([&] { sync(*laptop); });
+  for (int wait = 0; wait < 2000; ++wait) {
+    if (server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  team.server->kill_hard();
+  sync_thread.join();
+  const auto stored_before_restart =
+      server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'");
+  CHECK(stored_before_restart < kRecords);
+  CHECK(laptop->pending_count() > 0);
+
+  team.server = std::make_unique<ServerProcess>(RELAIS_SERVER_PATH, team.server_db);
+  sync_ok(*laptop, team.server->url());
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == kRecords);
+  CHECK(server_count(team.server_db, "PRAGMA integrity_check") == 0);  // "ok" reads as 0
+  auto fresh = team.device("fresh", team.advisor, team.server->url());
+  sync_ok(*fresh);
+  CHECK(fresh->count(RecordKind::session) == kRecords);
+}

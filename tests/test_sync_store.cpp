@@ -1,0 +1,269 @@
+// The store's side of sync, without a network: the outbox, acknowledgements, quarantine, and
+// merging pulled records. An in-memory server applying the protocol's merge rule stands in for
+// relais-server, so that convergence can be checked over many random edits.
+#include <map>
+#include <random>
+
+#include <catch2/catch.hpp>
+
+#include "relais/merge.hpp"
+#include "support.hpp"
+
+using nlohmann::json;
+using relais::LocalStore;
+using relais::RecordKind;
+
+namespace {
+
+std::string add_session(LocalStore& store, json input = relais::test::valid_individual_session_json()) {
+  auto checked = relais::check_record(RecordKind::session, input, relais::test::context());
+  REQUIRE(checked.ok());
+  const auto result = store.add(checked.record);
+  REQUIRE(result.ok());
+  return result.ids.front();
+}
+
+std::vector<relais::PushResult> all_applied(const relais::Outbox& outbox) {
+  std::vector<relais::PushResult> results;
+  for (const auto& change : outbox.changes) results.push_back({change.id, "applied", json::array(), json::array()});
+  return results;
+}
+
+// What relais-server does, in memory: merge each pushed change, number every change, serve them.
+struct FakeServer {
+  struct Stored {
+    RecordKind kind;
+    relais::RecordState state;
+    std::int64_t seq;
+  };
+  std::map<std::string, Stored> records;
+  std::int64_t seq = 0;
+
+  std::vector<relais::PushResult> push(const relais::Outbox& outbox) {
+    std::vector<relais::PushResult> results;
+    for (const auto& change : outbox.changes) {
+      const auto it = records.find(change.id);
+      std::optional<relais::RecordState> stored;
+      if (it != records.end()) stored = it->second.state;
+      const auto outcome = relais::merge(stored, change.change);
+      json conflicts = json::array();
+      for (const auto& conflict : outcome.conflicts) {
+        conflicts.push_back({{"field", conflict.field},
+                             {"kept_value", conflict.kept_value},
+                             {"kept_version", relais::to_json(conflict.kept_version)},
+                             {"lost_value", conflict.lost_value},
+                             {"lost_version", relais::to_json(conflict.lost_version)}});
+      }
+      if (outcome.changed) records[change.id] = Stored{change.kind, outcome.merged, ++seq};
+      results.push_back({change.id, conflicts.empty() ? "applied" : "conflict", json::array(), conflicts});
+    }
+    return results;
+  }
+
+  std::vector<relais::PulledRecord> pull(std::int64_t after) const {
+    std::vector<relais::PulledRecord> out;
+    for (const auto& [id, stored] : records) {
+      if (stored.seq > after) out.push_back({stored.kind, id, stored.state, std::nullopt});
+    }
+    return out;
+  }
+
+  void sync(LocalStore& store) {
+    for (;;) {
+      const auto outbox = store.outbox(50);
+      if (outbox.changes.empty()) {
+        store.acknowledge_push(outbox, {});
+        break;
+      }
+      store.acknowledge_push(outbox, push(outbox));
+    }
+    const auto cursor = std::stoll(store.meta("sync_pull_cursor").value_or("0"));
+    store.apply_pulled(pull(cursor), std::to_string(seq));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a new record is in the outbox with all its fields until the server acknowledges it", "[sync]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto id = add_session(*store);
+  CHECK(store->pending_count() == 1);
+
+  const auto outbox = store->outbox(100);
+  REQUIRE(outbox.changes.size() == 1);
+  const auto& change = outbox.changes.front();
+  CHECK(change.id == id);
+  CHECK(change.change.fields["duree"] == 45);
+  CHECK(change.change.fields.contains("beneficiaire"));
+  CHECK(change.change.bases.empty());
+  CHECK(relais::missing_versions(change.change).empty());
+
+  store->acknowledge_push(outbox, all_applied(outbox));
+  CHECK(store->pending_count() == 0);
+  CHECK(store->outbox(100).changes.empty());
+}
+
+TEST_CASE("after an acknowledged push only changed fields go out, with the version they replace", "[sync]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto id = add_session(*store);
+  const auto first = store->outbox(100);
+  store->acknowledge_push(first, all_applied(first));
+  const auto created_version = first.changes.front().change.versions.at("duree");
+
+  REQUIRE(store->update(id, json{{"duree", 90}, {"notes", nullptr}}).ok());
+  const auto second = store->outbox(100);
+  REQUIRE(second.changes.size() == 1);
+  const auto& change = second.changes.front().change;
+  CHECK(change.fields == json{{"duree", 90}, {"notes", nullptr}});
+  CHECK(change.bases.at("duree") == created_version);
+  CHECK(change.versions.at("duree") > created_version);
+}
+
+TEST_CASE("a record edited while its push is in flight is pushed again", "[sync]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto id = add_session(*store);
+  const auto in_flight = store->outbox(100);
+  REQUIRE(store->update(id, json{{"duree", 60}}).ok());
+  store->acknowledge_push(in_flight, all_applied(in_flight));
+
+  const auto next = store->outbox(100);
+  REQUIRE(next.changes.size() == 1);
+  CHECK(next.changes.front().change.fields == json{{"duree", 60}});
+}
+
+TEST_CASE("a refused record is quarantined with its reason and does not block the others", "[sync]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto refused = add_session(*store);
+  const auto accepted = add_session(*store);
+  const auto outbox = store->outbox(100);
+  REQUIRE(outbox.changes.size() == 2);
+  const json problems = json::array({{{"field", "duree"}, {"reason", "out_of_range"}}});
+  store->acknowledge_push(outbox, {{refused, "rejected", problems, json::array()},
+                                   {accepted, "applied", json::array(), json::array()}});
+
+  const auto quarantined = store->quarantined();
+  REQUIRE(quarantined.size() == 1);
+  CHECK(quarantined.front()["record_id"] == refused);
+  CHECK(quarantined.front()["problems"] == problems);
+  CHECK(store->outbox(100).changes.empty());
+
+  // Corrected later, it goes out again and leaves the quarantine once accepted.
+  REQUIRE(store->update(refused, json{{"duree", 30}}).ok());
+  const auto retry = store->outbox(100);
+  REQUIRE(retry.changes.size() == 1);
+  CHECK(retry.changes.front().id == refused);
+  store->acknowledge_push(retry, all_applied(retry));
+  CHECK(store->quarantined().empty());
+}
+
+TEST_CASE("pulled records are stored without being journaled, and are not pushed back", "[sync]") {
+  relais::test::TempDir dir;
+  auto author = relais::test::open_store(dir / "author.db");
+  auto reader = relais::test::open_store(dir / "reader.db");
+  FakeServer server;
+  const auto id = add_session(*author);
+  server.sync(*author);
+
+  const auto journal_before = reader->journal_size();
+  server.sync(*reader);
+  const auto copy = reader->get(id);
+  REQUIRE(copy.has_value());
+  CHECK((*copy)["duree"] == 45);
+  CHECK(reader->journal_size() == journal_before);
+  CHECK(reader->outbox(100).changes.empty());
+  CHECK(reader->pending_count() == 0);
+}
+
+TEST_CASE("a pulled change never silently overwrites an unpushed local edit", "[sync]") {
+  relais::test::TempDir dir;
+  auto one = relais::test::open_store(dir / "one.db");
+  auto two = relais::test::open_store(dir / "two.db");
+  FakeServer server;
+  const auto id = add_session(*one);
+  server.sync(*one);
+  server.sync(*two);
+
+  // Both edit the same field offline; "two" edits last.
+  REQUIRE(one->update(id, json{{"duree", 60}}).ok());
+  REQUIRE(two->update(id, json{{"duree", 90}}).ok());
+  server.sync(*one);
+  server.sync(*two);  // two's newer edit wins on the server; the server reports a conflict
+  server.sync(*one);  // one learns the winner
+
+  CHECK((*one->get(id))["duree"] == 90);
+  CHECK((*two->get(id))["duree"] == 90);
+  const auto two_log = two->conflict_log();
+  REQUIRE(two_log.size() == 1);
+  CHECK(two_log.front()["field"] == "duree");
+  CHECK(two_log.front()["lost_value"] == 60);
+  CHECK(two_log.front()["kept_value"] == 90);
+}
+
+TEST_CASE("a deletion made elsewhere reaches every device", "[sync]") {
+  relais::test::TempDir dir;
+  auto one = relais::test::open_store(dir / "one.db");
+  auto two = relais::test::open_store(dir / "two.db");
+  FakeServer server;
+  const auto id = add_session(*one);
+  server.sync(*one);
+  server.sync(*two);
+  REQUIRE(two->remove(id).ok());
+  server.sync(*two);
+  server.sync(*one);
+  CHECK((*one->get(id)).contains("deleted_at"));
+  CHECK(one->count(RecordKind::session) == 0);
+}
+
+TEST_CASE("devices converge after random offline edits and syncs", "[sync]") {
+  relais::test::TempDir dir;
+  std::vector<std::unique_ptr<LocalStore>> devices;
+  for (int i = 0; i < 3; ++i) devices.push_back(relais::test::open_store(dir / ("device" + std::to_string(i) + ".db")));
+  FakeServer server;
+  std::mt19937 random(7);
+  std::vector<std::string> ids;
+  for (int step = 0; step < 300; ++step) {
+    auto& device = *devices[random() % devices.size()];
+    switch (random() % 6) {
+      case 0: ids.push_back(add_session(device)); break;
+      case 1:
+      case 2:
+      case 3:
+        if (!ids.empty()) {
+          const auto& id = ids[random() % ids.size()];
+          if (device.get(id) && !device.get(id)->contains("deleted_at")) {
+            const json change = random() % 2 ? json{{"duree", 15 * (1 + static_cast<int>(random() % 8))}}
+                                             : json{{"notes", "Note " + std::to_string(random() % 100)}};
+            REQUIRE(device.update(id, change).ok());
+          }
+        }
+        break;
+      case 4: server.sync(device); break;
+      default:
+        if (!ids.empty() && random() % 4 == 0) {
+          const auto& id = ids[random() % ids.size()];
+          if (device.get(id) && !device.get(id)->contains("deleted_at")) REQUIRE(device.remove(id).ok());
+        }
+    }
+  }
+  // Two rounds: every device sends what it has, then every device receives all of it.
+  for (int round = 0; round < 2; ++round) {
+    for (auto& device : devices) server.sync(*device);
+  }
+  for (const auto& id : ids) {
+    const auto reference = devices[0]->get(id);
+    REQUIRE(reference.has_value());
+    for (auto& device : devices) {
+      auto copy = device->get(id);
+      REQUIRE(copy.has_value());
+      INFO("record " << id);
+      CHECK((*copy)["duree"] == (*reference)["duree"]);
+      CHECK(copy->value("notes", json()) == reference->value("notes", json()));
+      CHECK(copy->contains("deleted_at") == reference->contains("deleted_at"));
+    }
+  }
+  for (auto& device : devices) CHECK(device->pending_count() == 0);
+}
