@@ -380,10 +380,15 @@ int enroll_device(Context& context) {
     std::cerr << context.text("cli.sync.enroll_failed", {{"detail", result.error}}) << '\n';
     return kExitFailure;
   }
-  std::cout << context.text("cli.sync.enrolled", {{"server", *server},
-                                                  {"name", result.user.value("prenom", std::string{}) + " " +
-                                                               result.user.value("nom", std::string{})},
-                                                  {"role", result.user.value("role", std::string{})}})
+  const auto text = [&](const char* key) {
+    const auto it = result.user.find(key);
+    return it != result.user.end() && it->is_string() ? it->get<std::string>() : std::string{};
+  };
+  const auto role = text("role");
+  std::cout << context.text("cli.sync.enrolled",
+                            {{"server", *server},
+                             {"name", trim(text("prenom") + " " + text("nom"))},
+                             {"role", role.empty() ? role : context.assets.vocabulary.label("role", role, context.lang)}})
             << '\n';
   return kExitOk;
 }
@@ -442,8 +447,9 @@ int sync_status(Context& context) {
   for (const auto& record : quarantined) {
     std::cout << "  " << record["kind"].get<std::string>() << " " << record["record_id"].get<std::string>() << '\n';
     for (const auto& problem : record["problems"]) {
-      std::cout << "    " << problem.value("field", std::string{}) << " : " << problem.value("message", problem.value("reason", std::string{}))
-                << '\n';
+      const auto field = problem.value("field", std::string{});
+      const auto reason = problem.value("message", problem.value("reason", std::string{}));
+      std::cout << "    " << (field.empty() ? reason : field + " : " + reason) << '\n';
     }
   }
   return kExitOk;
