@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds the release, and shows Relais at work on a
-# demo store: records a place, help sessions and a collected laptop, lists them and exports
-# the sessions as a CSV file that Excel opens by double-click.
+# demo: a local relais-server (its own store, on a loopback port) with a demo structure, an
+# administrator whose device publishes the places, and an advisor's device that pulls them,
+# records help sessions and a collected laptop offline, lists them, exports the sessions as a
+# CSV file that Excel opens by double-click, and syncs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,16 +12,47 @@ cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
 
 cli=build/release/bin/relais-cli
+server=build/release/bin/relais-server
 demo=${RELAIS_DEMO_DIR:-build/demo}
 db="$demo/relais.db"
+admin_db="$demo/admin.db"
+server_db="$demo/server.db"
 mkdir -p "$demo"
 
-if [ ! -f "$db" ]; then
-  "$cli" --db "$db" init
-  "$cli" --db "$db" place add --json scripts/demo/places.json >/dev/null
+# The server, on any free loopback port, stopped when this script ends.
+first_run=false
+if [ ! -f "$server_db" ]; then
+  first_run=true
+  structure=$("$server" --db "$server_db" admin add-structure --name "Médiathèque Jean-Macé")
+  "$server" --db "$server_db" admin add-user --structure "$structure" --role mediateur \
+    --name Benali --first-name Samia > "$demo/advisor.id"
+  "$server" --db "$server_db" admin add-user --structure "$structure" --role admin \
+    --name Martin --first-name Louis > "$demo/admin.id"
+fi
+"$server" --db "$server_db" --listen 127.0.0.1:0 2> "$demo/server.log" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$demo/server.log" && break
+  sleep 0.1
+done
+url="http://127.0.0.1:$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$demo/server.log")"
+echo "relais-server: $url (store $server_db)"
+
+if $first_run; then
+  rm -f "$db" "$admin_db"
+  # The administrator publishes the places of activity.
+  "$cli" --db "$admin_db" enroll --server "$url" \
+    --code "$("$server" --db "$server_db" admin enroll-code --user "$(cat "$demo/admin.id")")"
+  "$cli" --db "$admin_db" place add --json scripts/demo/places.json >/dev/null
+  "$cli" --db "$admin_db" sync --server "$url"
+  # The advisor's device gets them, then records its work.
+  "$cli" --db "$db" enroll --server "$url" \
+    --code "$("$server" --db "$server_db" admin enroll-code --user "$(cat "$demo/advisor.id")")"
+  "$cli" --db "$db" sync --server "$url"
   "$cli" --db "$db" session add --json scripts/demo/sessions.json >/dev/null
   "$cli" --db "$db" equipment add --json scripts/demo/equipment.json >/dev/null
-  echo "Demo store created: $db"
+  echo "Demo stores created in $demo"
 fi
 
 echo
@@ -30,5 +63,9 @@ echo "== Collecte de matériel =="
 "$cli" --db "$db" list --kind equipment
 echo
 "$cli" --db "$db" export --format csv --out "$demo/accompagnements.csv"
+echo
+echo "== Synchronisation =="
+"$cli" --db "$db" sync --server "$url"
+"$cli" --db "$db" status
 echo
 echo "Try it: $cli --db $db --help"

@@ -30,6 +30,7 @@
 #include "relais/server/protocol.hpp"
 #include "relais/sqlite.hpp"
 #include "relais/uuid.hpp"
+#include "server_process.hpp"
 #include "support.hpp"
 
 namespace {
@@ -41,11 +42,6 @@ using relais::test::TempDir;
 
 // [SECTION] The server process ----------------------------------------------------------------
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  return text;
-}
-
 // Runs `relais-server --db DB args...`.
 ProcessResult server_command(const fs::path& db, std::vector<std::string> args) {
   std::vector<std::string> argv{RELAIS_SERVER_PATH, "--db", db.string()};
@@ -55,111 +51,20 @@ ProcessResult server_command(const fs::path& db, std::vector<std::string> args) 
 
 // An admin command that must succeed: what it printed, without the newline.
 std::string admin(const fs::path& db, std::vector<std::string> args) {
-  args.insert(args.begin(), "admin");
-  const auto result = server_command(db, args);
-  INFO("admin " << args[1] << ": exit " << result.exit_code << "\n" << result.err);
-  REQUIRE(result.exit_code == 0);
-  CHECK(result.err.empty());
-  return trimmed(result.out);
+  return relais::test::server_admin(RELAIS_SERVER_PATH, db, std::move(args));
 }
 
-// relais-server --listen 127.0.0.1:0 in the background, its stderr read by a thread. The
-// constructor returns once the server said on which port it listens; stop() sends SIGTERM and
-// returns the exit status (the destructor does it too, and checks that it is 0).
-class ServerProcess {
+// relais-server --listen 127.0.0.1:0 in the background; stopping it (SIGTERM, also done by the
+// destructor) must end it cleanly, with exit status 0 and no sanitizer report.
+class ServerProcess : public relais::test::ServerProcess {
  public:
-  explicit ServerProcess(const fs::path& db) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
-    std::vector<std::string> words{RELAIS_SERVER_PATH, "--db", db.string(), "--listen", "127.0.0.1:0"};
-    std::vector<char*> argv;
-    for (auto& word : words) argv.push_back(word.data());
-    argv.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      dup2(fds[1], STDERR_FILENO);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0]] {
-      char buffer[4096];
-      for (;;) {
-        const auto n = read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR) continue;
-        std::lock_guard lock(mutex_);
-        if (n <= 0) {
-          closed_ = true;
-          changed_.notify_all();
-          break;
-        }
-        err_.append(buffer, static_cast<std::size_t>(n));
-        changed_.notify_all();
-      }
-      close(fd);
-    });
-
-    static const std::regex listening("relais-server listening on 127\\.0\\.0\\.1:([0-9]+)\n");
-    std::unique_lock lock(mutex_);
-    std::smatch match;
-    // A safety net for a server that never starts, not a measure of anything.
-    const bool started = changed_.wait_for(lock, std::chrono::seconds(30), [&] {
-      return std::regex_search(err_, match, listening) || closed_;
-    });
-    if (!started || closed_) {
-      const auto err = err_;
-      lock.unlock();
-      stop();
-      throw std::runtime_error("relais-server did not start:\n" + err);
-    }
-    port_ = std::stoi(match[1].str());
-  }
-
+  explicit ServerProcess(const fs::path& db) : relais::test::ServerProcess(RELAIS_SERVER_PATH, db) {}
   ~ServerProcess() {
-    if (pid_ > 0) {
-      const int code = stop();
-      CHECK(code == 0);
-    }
-    // Sanitizer reports that do not change the exit status (UBSan's) end up here.
-    const auto all = err();
-    INFO(all);
-    CHECK(all.find("runtime error") == std::string::npos);
-    CHECK(all.find("Sanitizer") == std::string::npos);
+    CHECK(stop() == 0);
+    CHECK(err().find("Sanitizer") == std::string::npos);
   }
-
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
-
-  int port() const { return port_; }
-
-  // SIGTERM, then the exit status (128 + signal when killed by one).
-  int stop() {
-    if (pid_ <= 0) return exit_code_;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    if (reader_.joinable()) reader_.join();
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_code_;
-  }
-
-  std::string err() {
-    std::lock_guard lock(mutex_);
-    return err_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int exit_code_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::string err_;
-  bool closed_ = false;
 };
 
 // [SECTION] HTTP --------------------------------------------------------------------------------

@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 #include <random>
 #include <thread>
@@ -126,6 +128,8 @@ class FaultProxy {
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   void set_fault_rate(double rate) { fault_rate_ = rate; }
+  // Offline: every connection is closed before the server sees anything.
+  void set_offline(bool offline) { offline_ = offline; }
   void retarget(int port) { target_port_ = port; }
   int faults_injected() const { return faults_; }
 
@@ -215,7 +219,9 @@ class FaultProxy {
       const int client = accept(listener_, nullptr, nullptr);
       if (client < 0) continue;
       auto fault = Fault::none;
-      if (std::uniform_real_distribution<double>(0, 1)(random) < fault_rate_.load()) {
+      if (offline_) {
+        fault = Fault::refuse;
+      } else if (std::uniform_real_distribution<double>(0, 1)(random) < fault_rate_.load()) {
         fault = faults[random() % faults.size()];
         ++faults_;
       }
@@ -228,6 +234,7 @@ class FaultProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<double> fault_rate_{0.0};
+  std::atomic<bool> offline_{false};
   std::atomic<int> faults_{0};
   std::thread thread_;
 };
@@ -351,4 +358,70 @@ TEST_CASE("a server killed in the middle of a large push loses and duplicates no
   auto fresh = team.device("fresh", team.advisor, team.server->url());
   sync_ok(*fresh);
   CHECK(fresh->count(RecordKind::session) == kRecords);
+}
+
+TEST_CASE("background sync runs on its own thread, retries while offline and syncs on request", "[sync][e2e]") {
+  Team team;
+  FaultProxy proxy(team.server->port());
+  {
+    auto laptop = team.device("laptop", team.advisor, proxy.url());
+    add_session(*laptop);
+  }
+  std::mutex mutex;
+  std::condition_variable reported;
+  std::vector<relais::SyncReport> reports;
+  relais::BackgroundSync::Options options;
+  options.interval = std::chrono::minutes(10);  // only request_now() and retries wake it in this test
+  options.first_retry = std::chrono::milliseconds(50);
+  options.max_retry = std::chrono::milliseconds(200);
+  const auto wait_for_reports = [&](std::size_t count) {
+    std::unique_lock lock(mutex);
+    // A safety net, not a measure: the retries come every 50 to 250 ms.
+    return reported.wait_for(lock, std::chrono::seconds(60), [&] { return reports.size() >= count; });
+  };
+
+  proxy.set_offline(true);
+  relais::BackgroundSync background(team.dir / "laptop.db", relais::test::vocabulary(), options,
+                                    [&](const relais::SyncReport& report) {
+                                      std::lock_guard lock(mutex);
+                                      reports.push_back(report);
+                                      reported.notify_all();
+                                    });
+  REQUIRE(wait_for_reports(3));  // the first attempt and at least two retries, all failed
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& report : reports) CHECK_FALSE(report.ok());
+  }
+
+  proxy.set_offline(false);  // back online: the next retry goes through
+  std::size_t seen = 0;
+  for (;;) {
+    {
+      std::lock_guard lock(mutex);
+      seen = reports.size();
+      if (reports.back().ok()) break;
+    }
+    REQUIRE(wait_for_reports(seen + 1));
+  }
+  {
+    std::lock_guard lock(mutex);
+    CHECK(reports.back().pushed == 1);
+  }
+
+  // Asked to sync now, it does, without waiting for its interval.
+  {
+    auto laptop = relais::test::open_store(team.dir / "laptop.db");
+    add_session(*laptop);
+  }
+  {
+    std::lock_guard lock(mutex);
+    seen = reports.size();
+  }
+  background.request_now();
+  REQUIRE(wait_for_reports(seen + 1));
+  background.stop();
+  std::lock_guard lock(mutex);
+  CHECK(reports.back().ok());
+  CHECK(reports.back().pushed == 1);
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == 2);
 }
