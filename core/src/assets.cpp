@@ -43,4 +43,14 @@ Assets Assets::load(const std::filesystem::path& directory) {
 
 std::string relais_version() { return RELAIS_VERSION; }
 
+std::filesystem::path user_data_directory() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
+    return std::filesystem::path(xdg) / "relais";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
+    return std::filesystem::path(home) / ".local" / "share" / "relais";
+  }
+  throw std::runtime_error("neither XDG_DATA_HOME nor HOME is set: give the store with --db PATH");
+}
+
 }  // namespace relais

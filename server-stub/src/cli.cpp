@@ -112,15 +112,13 @@ std::filesystem::path default_db_path() {
     return system_dir / "server.db";
   }
   std::filesystem::path base;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
-    base = xdg;
-  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    base = std::filesystem::path(home) / ".local" / "share";
-  } else {
-    throw UsageError("neither XDG_DATA_HOME nor HOME is set: give the store with --db PATH");
+  try {
+    base = user_data_directory();
+  } catch (const std::runtime_error& missing) {
+    throw UsageError(missing.what());
   }
-  std::filesystem::create_directories(base / "relais");
-  return base / "relais" / "server.db";
+  std::filesystem::create_directories(base);
+  return base / "server.db";
 }
 
 std::filesystem::path db_path(const Arguments& args) {

@@ -7,6 +7,7 @@
 #include <variant>
 
 #include "migrations.hpp"
+#include "relais/assets.hpp"
 #include "relais/merge.hpp"
 #include "relais/uuid.hpp"
 #include "relais/vocabulary.hpp"
@@ -102,17 +103,7 @@ struct LocalStore::StoredRow {
 
 // [SECTION] Opening ---------------------------------------------------------------------------
 
-std::filesystem::path default_store_path() {
-  std::filesystem::path base;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0') {
-    base = xdg;
-  } else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') {
-    base = std::filesystem::path(home) / ".local" / "share";
-  } else {
-    throw std::runtime_error("neither XDG_DATA_HOME nor HOME is set: give the store with --db PATH");
-  }
-  return base / "relais" / "relais.db";
-}
+std::filesystem::path default_store_path() { return user_data_directory() / "relais.db"; }
 
 LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary)
     : LocalStore(path, vocabulary, Options{}) {}
@@ -794,6 +785,25 @@ FieldVersions LocalStore::synced_versions(const std::string& id) const {
   return versions_or_empty(parse_stored_json(statement.column_text(0)));
 }
 
+void LocalStore::log_conflict(RecordKind kind, const std::string& id, const std::string& field, const json& kept_value,
+                              const json& kept_version, const json& lost_value, const json& lost_version,
+                              const char* source, std::int64_t now_ms) {
+  const auto lease = db_.cached(
+      "INSERT INTO conflicts (kind, record_id, field, kept_value, kept_version, lost_value, lost_version, source,"
+      " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  auto& insert = *lease;
+  insert.bind(1, std::string(to_string(kind)))
+      .bind(2, id)
+      .bind(3, field)
+      .bind(4, kept_value.dump())
+      .bind(5, kept_version.dump())
+      .bind(6, lost_value.dump())
+      .bind(7, lost_version.dump())
+      .bind(8, source)
+      .bind(9, now_ms);
+  insert.run();
+}
+
 Outbox LocalStore::outbox(std::size_t max_records) const {
   Outbox out;
   const std::int64_t pushed = std::stoll(meta(kPushedSeqKey).value_or("0"));
@@ -875,19 +885,9 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
     statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(synced).dump());
     statement.run();
     for (const auto& conflict : result.conflicts) {
-      const auto log = db_.cached(
-          "INSERT INTO conflicts (kind, record_id, field, kept_value, kept_version, lost_value, lost_version, source,"
-          " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'push', ?)");
-      auto& insert = *log;
-      insert.bind(1, std::string(to_string(change.kind)))
-          .bind(2, change.id)
-          .bind(3, conflict.value("field", std::string{}))
-          .bind(4, conflict.value("kept_value", json()).dump())
-          .bind(5, conflict.value("kept_version", json()).dump())
-          .bind(6, conflict.value("lost_value", json()).dump())
-          .bind(7, conflict.value("lost_version", json()).dump())
-          .bind(8, now_ms);
-      insert.run();
+      log_conflict(change.kind, change.id, conflict.value("field", std::string{}), conflict.value("kept_value", json()),
+                   conflict.value("kept_version", json()), conflict.value("lost_value", json()),
+                   conflict.value("lost_version", json()), "push", now_ms);
     }
   }
   set_meta(kPushedSeqKey, std::to_string(sent.up_to_seq));
@@ -978,19 +978,8 @@ PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, c
       ++applied.changed;
     }
     for (const auto& conflict : outcome.conflicts) {
-      const auto lease = db_.cached(
-          "INSERT INTO conflicts (kind, record_id, field, kept_value, kept_version, lost_value, lost_version, source,"
-          " detected_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'pull', ?)");
-      auto& insert = *lease;
-      insert.bind(1, std::string(to_string(pulled->kind)))
-          .bind(2, pulled->id)
-          .bind(3, conflict.field)
-          .bind(4, conflict.kept_value.dump())
-          .bind(5, to_json(conflict.kept_version).dump())
-          .bind(6, conflict.lost_value.dump())
-          .bind(7, to_json(conflict.lost_version).dump())
-          .bind(8, now_ms);
-      insert.run();
+      log_conflict(pulled->kind, pulled->id, conflict.field, conflict.kept_value, to_json(conflict.kept_version),
+                   conflict.lost_value, to_json(conflict.lost_version), "pull", now_ms);
       ++applied.conflicts;
     }
     // What the server holds now is what this device has acknowledged.

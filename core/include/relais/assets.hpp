@@ -23,4 +23,8 @@ struct Assets {
 
 std::string relais_version();
 
+// Where Relais keeps a user's data: $XDG_DATA_HOME/relais, else ~/.local/share/relais.
+// Throws std::runtime_error when neither variable is set.
+std::filesystem::path user_data_directory();
+
 }  // namespace relais
