@@ -1139,3 +1139,14 @@ TEST_CASE("Structures and advisors are added and listed as reference data", "[cl
   const auto listed = json::parse(cli.run({"list", "--kind", "advisor", "--format", "json"}).out);
   CHECK(listed.size() == 1);
 }
+
+TEST_CASE("Sync on a device that is not enrolled fails, says why, and status keeps the error", "[cli]") {
+  Cli cli;
+  const auto result = cli.run({"sync"});
+  INFO(describe(result));
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("not enrolled") != std::string::npos);
+  const auto status = cli.run_json({"status", "--format", "json"});
+  CHECK(status["enrolled"] == false);
+  CHECK(status["last_error"].get<std::string>().find("not enrolled") != std::string::npos);
+}

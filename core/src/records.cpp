@@ -191,14 +191,13 @@ void put_id(json& out, const std::string& id) {
 
 // Reads the fields every record shares and ignores the store's metadata keys. The "kind" key,
 // when present, must name the expected kind.
-std::string read_id_and_metadata(ObjectReader& reader, const json& input, RecordKind kind, Problems& problems) {
+std::string read_id_and_metadata(ObjectReader& reader, RecordKind kind, Problems& problems) {
   for (const auto key : kMetadataKeys) {
     if (key != "kind") reader.ignore(key);
   }
   if (const auto kind_text = reader.text("kind"); kind_text && *kind_text != to_string(kind)) {
     problems.push_back({"kind", "wrong_kind", {{"value", *kind_text}, {"expected", std::string(to_string(kind))}}});
   }
-  (void)input;
   return reader.text("id", 36).value_or(std::string{});
 }
 
@@ -348,7 +347,7 @@ void validate_beneficiaire(const Beneficiaire& person, Checker& check) {
 Session decode_session(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   Session out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::session, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::session, problems);
   out.type = reader.text("type", 40).value_or("");
   out.date = reader.text("date", 40).value_or("");
   out.duree = reader.integer("duree");
@@ -545,7 +544,7 @@ std::string device_outcome(const std::vector<DeviceEvent>& events) {
 Lot decode_lot(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   Lot out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::lot, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::lot, problems);
   out.date = reader.text("date", 40).value_or("");
   out.type_donateur = reader.text("type_donateur", 40).value_or("");
   out.nom_donateur = reader.text("nom_donateur", kShortText);
@@ -559,7 +558,7 @@ Lot decode_lot(const json& input, Problems& problems) {
 Device decode_device(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   Device out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::device, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::device, problems);
   out.lot_id = reader.text("lot_id", 64).value_or("");
   out.type = reader.text("type", 40).value_or("");
   out.marque = reader.text("marque", 100);
@@ -580,7 +579,7 @@ Device decode_device(const json& input, Problems& problems) {
 DeviceEvent decode_device_event(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   DeviceEvent out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::device_event, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::device_event, problems);
   out.device_id = reader.text("device_id", 64).value_or("");
   out.type = reader.text("type", 40).value_or("");
   out.date = reader.text("date", 40).value_or("");
@@ -738,7 +737,7 @@ json to_json(const DeviceEvent& event) {
 Place decode_place(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   Place out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::place, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::place, problems);
   out.nom = reader.text("nom", kShortText).value_or("");
   out.pivot = reader.text("pivot", 20);
   out.adresse = reader.text("adresse", kShortText);
@@ -761,7 +760,7 @@ Place decode_place(const json& input, Problems& problems) {
 Structure decode_structure(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   Structure out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::structure, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::structure, problems);
   out.nom = reader.text("nom", kShortText).value_or("");
   out.pivot = reader.text("pivot", 20);
   out.commune = reader.text("commune", kShortText);
@@ -774,7 +773,7 @@ Structure decode_structure(const json& input, Problems& problems) {
 Advisor decode_advisor(const json& input, Problems& problems) {
   ObjectReader reader(input, problems);
   Advisor out;
-  out.id = read_id_and_metadata(reader, input, RecordKind::advisor, problems);
+  out.id = read_id_and_metadata(reader, RecordKind::advisor, problems);
   out.nom = reader.text("nom", kShortText).value_or("");
   out.prenom = reader.text("prenom", kShortText);
   out.structure_id = reader.text("structure_id", 64).value_or("");

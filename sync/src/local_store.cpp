@@ -894,7 +894,7 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
   transaction.commit();
 }
 
-void LocalStore::write_pulled(const PulledRecord& pulled, const RecordState& merged, bool existed) {
+void LocalStore::write_pulled(const PulledRecord& pulled, const RecordState& merged) {
   auto body = merged.fields;
   body["id"] = pulled.id;
   // Data from the server was validated there; decoding here only fills the query columns.
@@ -935,7 +935,6 @@ void LocalStore::write_pulled(const PulledRecord& pulled, const RecordState& mer
   statement.bind(index++, to_json(merged.versions).dump());
   statement.bind(index, pulled.mediateur_id);
   statement.run();
-  (void)existed;
   if (const auto* session = std::get_if<Session>(&record)) write_session_codes(*session);
 }
 
@@ -974,7 +973,7 @@ PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, c
     }
     const auto outcome = merge(local, incoming);
     if (outcome.changed) {
-      write_pulled(*pulled, outcome.merged, row.has_value());
+      write_pulled(*pulled, outcome.merged);
       ++applied.changed;
     }
     for (const auto& conflict : outcome.conflicts) {

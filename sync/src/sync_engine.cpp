@@ -3,6 +3,7 @@
 #include <cctype>
 #include <random>
 
+#include "relais/assets.hpp"
 #include "relais/vocabulary.hpp"
 
 namespace relais {
@@ -79,7 +80,7 @@ SyncEngine::SyncEngine(LocalStore& store, std::optional<std::string> server_url,
   HttpClientOptions options;
   options.base_url = server_url ? *server_url : store.meta(sync_meta::server_url).value_or("");
   options.ca_file = ca_file ? ca_file : store.meta(sync_meta::ca_file);
-  options.user_agent = "relais/" + std::string("1");
+  options.user_agent = "relais/" + relais_version();
   http_ = std::make_unique<HttpClient>(options);
 }
 
@@ -199,21 +200,21 @@ SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
   if (!enrolled()) {
     report.error_code = "not_enrolled";
     report.error = "this device is not enrolled: relais-cli enroll --server URL --code CODE";
-    return report;
-  }
-  try {
-    bool ok = push(report, progress);
-    bool resync = false;
-    if (ok) ok = pull(report, progress, resync);
-    if (ok && resync) {
-      // The server lost track of this device (restored or reset store): start over; pushes
-      // and pulls are idempotent, so sending everything again is safe.
-      store_.reset_sync_state();
-      ok = push(report, progress) && pull(report, progress, resync);
+  } else {
+    try {
+      bool ok = push(report, progress);
+      bool resync = false;
+      if (ok) ok = pull(report, progress, resync);
+      if (ok && resync) {
+        // The server lost track of this device (restored or reset store): start over; pushes
+        // and pulls are idempotent, so sending everything again is safe.
+        store_.reset_sync_state();
+        ok = push(report, progress) && pull(report, progress, resync);
+      }
+    } catch (const std::exception& error) {
+      report.error_code = "internal";
+      report.error = error.what();
     }
-  } catch (const std::exception& error) {
-    report.error_code = "internal";
-    report.error = error.what();
   }
   if (report.ok()) {
     store_.set_meta(sync_meta::last_success, format_timestamp_utc(now_unix_ms()));

@@ -172,7 +172,7 @@ class LocalStore {
   void log_conflict(RecordKind kind, const std::string& id, const std::string& field, const nlohmann::json& kept_value,
                     const nlohmann::json& kept_version, const nlohmann::json& lost_value,
                     const nlohmann::json& lost_version, const char* source, std::int64_t now_ms);
-  void write_pulled(const PulledRecord& pulled, const RecordState& merged, bool existed);
+  void write_pulled(const PulledRecord& pulled, const RecordState& merged);
   void write_row(const AnyRecord& record, const std::string& op, const nlohmann::json& changes,
                  const nlohmann::json& field_versions, std::int64_t version, std::int64_t created_unix_ms,
                  std::int64_t now_unix_ms);
