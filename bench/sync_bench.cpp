@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,21 @@ std::string run(const std::vector<std::string>& words) {
   return out;
 }
 
+// CPU time (user + system) a process has used so far, in seconds.
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name (which is in parentheses and may hold spaces): utime is the
+  // 14th field of the line, stime the 15th.
+  std::istringstream rest(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 // Peak resident memory (VmHWM) of a process, in MB.
 double peak_memory_mb(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
@@ -62,6 +78,12 @@ Server start_server(const std::filesystem::path& db, const std::filesystem::path
   server.pid = fork();
   if (server.pid == 0) {
     std::freopen(log.c_str(), "w", stderr);
+    // RELAIS_BENCH_SERVER_WRAP runs the server under a profiler, e.g. "valgrind --tool=callgrind".
+    if (const char* wrap = std::getenv("RELAIS_BENCH_SERVER_WRAP"); wrap != nullptr && *wrap != '\0') {
+      const std::string command = std::string("exec ") + wrap + " '" RELAIS_BENCH_SERVER_PATH "' --db '" + db.string() +
+                                  "' --listen 127.0.0.1:0";
+      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    }
     execl(RELAIS_BENCH_SERVER_PATH, RELAIS_BENCH_SERVER_PATH, "--db", db.c_str(), "--listen", "127.0.0.1:0",
           static_cast<char*>(nullptr));
     _exit(127);
@@ -126,9 +148,16 @@ int main(int argc, char** argv) {
   }
 
   relais::SyncEngine engine(store);
+  const double server_cpu_before = cpu_seconds(server.pid);
+  const double client_cpu_before = cpu_seconds(getpid());
   auto start = Clock::now();
-  const auto report = engine.run_once();
+  double push_only_s = 0;
+  const auto report = engine.run_once([&](const relais::SyncProgress& progress) {
+    if (progress.phase == "push") push_only_s = seconds_since(start);
+  });
   const double push_s = seconds_since(start);
+  const double server_cpu = cpu_seconds(server.pid) - server_cpu_before;
+  const double client_cpu = cpu_seconds(getpid()) - client_cpu_before;
   if (!report.ok()) {
     std::cerr << "sync failed: " << report.error << '\n';
     return 1;
@@ -149,7 +178,9 @@ int main(int argc, char** argv) {
   getrusage(RUSAGE_SELF, &usage);
   std::printf("records pushed                 %d\n", records);
   std::printf("push until durable             %.2f s\n", push_s);
+  std::printf("  of which the push phase       %.2f s\n", push_only_s);
   std::printf("rate                           %.0f records/s\n", records / push_s);
+  std::printf("CPU during the sync: client    %.2f s, server %.2f s\n", client_cpu, server_cpu);
   std::printf("bytes sent per record          %.1f\n", static_cast<double>(sent) / records);
   std::printf("bytes received per record      %.1f\n", static_cast<double>(received) / records);
   std::printf("no-op sync (median of 20)      %.2f ms\n", noop[noop.size() / 2]);

@@ -257,6 +257,8 @@ struct OneAdvisor {
   std::unique_ptr<ServerProcess> server = std::make_unique<ServerProcess>(db);
   Api api{server->port()};
   Device device = enroll(api, db, user);
+  // A second device of the advisor: a device does not pull back what it pushed, this one does.
+  Device reader = enroll(api, db, user);
 };
 
 }  // namespace
@@ -364,7 +366,7 @@ TEST_CASE("The health check answers and an enrollment code works once", "[server
 
   const auto health = api.get("/healthz", {}, {});
   CHECK(health.status == 200);
-  CHECK(health.body == json{{"status", "ok"}, {"schema", 1}});
+  CHECK(health.body == json{{"status", "ok"}, {"schema", 2}});
 
   const auto device_id = relais::make_uuid_v7();
   const json request = {{"code", code}, {"device_id", device_id}, {"device_name", "Portable de Samia"}};
@@ -458,6 +460,9 @@ TEST_CASE("Tokens are required and each role reads and writes only its scope", "
   const auto coord_a = enroll(api, db, coordinator_a);
   const auto coord_b = enroll(api, db, coordinator_b);
   const auto admin_device = enroll(api, db, administrator);
+  // Second devices of the advisors: a device does not pull back what it pushed itself.
+  const auto a1_reader = enroll(api, db, advisor_a1);
+  const auto a2_reader = enroll(api, db, advisor_a2);
 
   const auto session_a1 = relais::make_uuid_v7();
   const auto session_a2 = relais::make_uuid_v7();
@@ -494,7 +499,7 @@ TEST_CASE("Tokens are required and each role reads and writes only its scope", "
   }
 
   SECTION("an advisor pulls its own records and its structure's reference data only") {
-    const auto pulled = pull_all(api, a1);
+    const auto pulled = pull_all(api, a1_reader);
     CHECK(has(pulled, session_a1));
     CHECK_FALSE(has(pulled, session_a2));
     CHECK(pulled.records.at(session_a1)["mediateur_id"] == advisor_a1);
@@ -516,7 +521,7 @@ TEST_CASE("Tokens are required and each role reads and writes only its scope", "
       CHECK(result["status"] == "rejected");
       CHECK(result["problems"][0]["reason"] == "forbidden");
     }
-    const auto pulled = pull_all(api, a2);
+    const auto pulled = pull_all(api, a2_reader);
     CHECK(pulled.records.at(session_a2)["fields"]["duree"] == 30);
     CHECK(pulled.records.at(session_a2)["deleted"] == false);
   }
@@ -530,12 +535,12 @@ TEST_CASE("Tokens are required and each role reads and writes only its scope", "
     const auto results = push_ok(api, coord_a, {change("session", session_a1, {{"duree", 90}}, 200, coord_a.device_id)});
     CHECK(results[0]["status"] == "rejected");
     CHECK(results[0]["problems"][0]["reason"] == "forbidden");
-    CHECK(pull_all(api, a1).records.at(session_a1)["fields"]["duree"] == 45);
+    CHECK(pull_all(api, a1_reader).records.at(session_a1)["fields"]["duree"] == 45);
 
     const auto own = relais::make_uuid_v7();
     CHECK(push_ok(api, coord_a, {change("session", own, session_fields(), 200, coord_a.device_id)})[0]["status"] ==
           "applied");
-    CHECK_FALSE(has(pull_all(api, a1), own));
+    CHECK_FALSE(has(pull_all(api, a1_reader), own));
   }
 
   SECTION("a coordinator of another structure sees none of it") {
@@ -565,29 +570,30 @@ TEST_CASE("Tokens are required and each role reads and writes only its scope", "
     const auto accepted = push_ok(api, admin_device, {change("place", place_id, place, 300, admin_device.device_id)});
     CHECK(accepted[0]["status"] == "applied");
     // Places are everyone's.
-    CHECK(has(pull_all(api, a1), place_id));
+    CHECK(has(pull_all(api, a1_reader), place_id));
     CHECK(has(pull_all(api, coord_b), place_id));
-    CHECK(pull_all(api, a1).records.at(structure_a)["fields"]["nom"] == "France Services Villeurbanne");
+    CHECK(pull_all(api, a1_reader).records.at(structure_a)["fields"]["nom"] == "France Services Villeurbanne");
   }
 }
 
 // [SECTION] Push and pull -------------------------------------------------------------------------------
 
-TEST_CASE("Pushed records come back through pull and a resent push changes nothing", "[server]") {
+TEST_CASE("Pushed records reach the other devices through pull and a resent push changes nothing", "[server]") {
   OneAdvisor world;
   auto& api = world.api;
   const auto& device = world.device;
+  const auto& reader = world.reader;
   const auto first = relais::make_uuid_v7();
   const auto second = relais::make_uuid_v7();
   const Changes changes = {change("session", first, session_fields(45), 1000, device.device_id),
                         change("session", second, session_fields(60), 1001, device.device_id)};
 
-  const auto start = pull_all(world.api, device);
+  const auto start = pull_all(world.api, reader);
   const auto results = push_ok(api, device, changes);
   CHECK(results == json{{{"id", first}, {"status", "applied"}, {"version", version(1000, device.device_id)}},
                         {{"id", second}, {"status", "applied"}, {"version", version(1001, device.device_id)}}});
 
-  const auto pulled = pull_all(api, device, start.cursor);
+  const auto pulled = pull_all(api, reader, start.cursor);
   REQUIRE(pulled.records.size() == 2);
   const auto& record = pulled.records.at(first);
   CHECK(record["kind"] == "session");
@@ -599,7 +605,7 @@ TEST_CASE("Pushed records come back through pull and a resent push changes nothi
   // The same push again: the same results, and no new change to pull.
   CHECK(push_ok(api, device, changes) == results);
   CHECK(push_ok(api, device, {changes[1]})[0] == results[1]);
-  const auto after_resend = pull_all(api, device, pulled.cursor);
+  const auto after_resend = pull_all(api, reader, pulled.cursor);
   CHECK(after_resend.records.empty());
   CHECK(after_resend.cursor == pulled.cursor);
 
@@ -613,7 +619,7 @@ TEST_CASE("Pushed records come back through pull and a resent push changes nothi
                                 change("session", second, {{"_deleted", true}}, 2001, device.device_id)});
   CHECK(updated[0]["status"] == "applied");
   CHECK(updated[1]["status"] == "applied");
-  const auto changed = pull_all(api, device, pulled.cursor);
+  const auto changed = pull_all(api, reader, pulled.cursor);
   REQUIRE(changed.records.size() == 2);
   auto expected = session_fields(50);
   expected.erase("notes");
@@ -624,11 +630,11 @@ TEST_CASE("Pushed records come back through pull and a resent push changes nothi
   CHECK(changed.records.at(second)["fields"]["duree"] == 60);
 
   SECTION("pages of `limit` records, oldest change first, with `more`") {
-    const auto page = world.api.get("/api/v1/pull?limit=1&cursor=" + start.cursor, device.token);
+    const auto page = world.api.get("/api/v1/pull?limit=1&cursor=" + start.cursor, reader.token);
     REQUIRE(page.status == 200);
     CHECK(page.body["records"].size() == 1);
     CHECK(page.body["more"] == true);
-    const auto all = pull_all(api, device, start.cursor, 1);
+    const auto all = pull_all(api, reader, start.cursor, 1);
     CHECK(all.records.size() == 2);
     CHECK(all.cursor == changed.cursor);
     for (const auto* limit : {"0", "-1", "ten", "1.5"}) {
@@ -646,11 +652,46 @@ TEST_CASE("Pushed records come back through pull and a resent push changes nothi
     // Another epoch (the first characters carry the store's epoch): the device must resync.
     auto other = changed.cursor;
     other[0] = other[0] == 'A' ? 'B' : 'A';
-    const auto stale = world.api.get("/api/v1/pull?cursor=" + other, device.token);
+    const auto stale = world.api.get("/api/v1/pull?cursor=" + other, reader.token);
     INFO(stale);
     CHECK(stale.status == 410);
     CHECK(stale.error_code() == "resync_required");
   }
+}
+
+TEST_CASE("A device does not pull back what it pushed, but does pull what another device merged into it",
+          "[server]") {
+  OneAdvisor world;
+  auto& api = world.api;
+  const auto& laptop = world.device;
+  const auto phone = enroll(api, world.db, world.user);
+  const auto start = pull_all(api, laptop).cursor;
+
+  const auto mine = relais::make_uuid_v7();
+  const auto shared = relais::make_uuid_v7();
+  push_ok(api, laptop, {change("session", mine, session_fields(45), 1000, laptop.device_id),
+                        change("session", shared, session_fields(60), 1001, laptop.device_id)});
+  // Only the laptop's versions: nothing to send back to it; the phone gets both.
+  const auto own = pull_all(api, laptop, start);
+  CHECK(own.records.empty());
+  CHECK(pull_all(api, phone, start).records.size() == 2);
+
+  // The phone changes one field of `shared`: the merged record holds the phone's version, so the
+  // laptop pulls it whole, its own fields included; `mine` still does not come back.
+  push_ok(api, phone, {change("session", shared, {{"duree", 90}}, 1100, phone.device_id,
+                              {{"duree", version(1001, laptop.device_id)}})});
+  const auto merged = pull_all(api, laptop, own.cursor);
+  REQUIRE(merged.records.size() == 1);
+  CHECK(merged.records.at(shared)["fields"]["duree"] == 90);
+  CHECK(merged.records.at(shared)["fields"]["notes"] == session_fields()["notes"]);
+  CHECK(merged.records.at(shared)["versions"]["duree"] == version(1100, phone.device_id));
+
+  // The laptop then changes the phone's field back: every version is the laptop's again, yet
+  // it is one change after the phone's, which the laptop already has: nothing to pull.
+  push_ok(api, laptop, {change("session", shared, {{"duree", 30}}, 1200, laptop.device_id,
+                               {{"duree", version(1100, phone.device_id)}})});
+  CHECK(pull_all(api, laptop, merged.cursor).records.empty());
+  CHECK(pull_all(api, phone, start).records.at(shared)["fields"]["duree"] == 30);
 }
 
 TEST_CASE("A record that breaks the rules is rejected with its problems and the others are stored",
@@ -684,7 +725,7 @@ TEST_CASE("A record that breaks the rules is rejected with its problems and the 
   REQUIRE(by_field.count("duree") == 1);
   CHECK(by_field["duree"]["message"] == "duree : doit être compris entre 1 et 1439 (reçu 0)");
 
-  const auto pulled = pull_all(api, device);
+  const auto pulled = pull_all(api, world.reader);
   CHECK(has(pulled, good));
   CHECK(has(pulled, also_good));
   CHECK_FALSE(has(pulled, bad));
@@ -701,14 +742,14 @@ TEST_CASE("A record that breaks the rules is rejected with its problems and the 
   CHECK(update[0]["problems"][0]["field"] == "duree");
   CHECK(update[1]["status"] == "rejected");
   CHECK(update[1]["problems"][0]["reason"] == "wrong_kind");
-  const auto after = pull_all(api, device, pulled.cursor);
+  const auto after = pull_all(api, world.reader, pulled.cursor);
   CHECK(after.records.empty());
-  CHECK(pull_all(api, device).records.at(good)["fields"]["duree"] == 45);
+  CHECK(pull_all(api, world.reader).records.at(good)["fields"]["duree"] == 45);
 
   // A deletion alone is never refused, and a deleted record can be restored only whole.
   CHECK(push_ok(api, device, {change("session", good, {{"_deleted", true}}, 300, device.device_id)})[0]["status"] ==
         "applied");
-  CHECK(pull_all(api, device).records.at(good)["deleted"] == true);
+  CHECK(pull_all(api, world.reader).records.at(good)["deleted"] == true);
 }
 
 // [SECTION] Bad requests -----------------------------------------------------------------------------
@@ -819,7 +860,9 @@ TEST_CASE("Malformed or oversized or foreign requests are refused whole and the 
     INFO(reply);
     REQUIRE(reply.status == 200);
     CHECK(reply.body["results"][0]["status"] == "applied");
-    const auto pulled = api.get("/api/v1/pull", token, {{"Relais-Protocol", "1"}, {"Accept-Encoding", "gzip"}});
+    // (Pulled by the advisor's other device: the pushing one does not get its own records back.)
+    const auto pulled =
+        api.get("/api/v1/pull", world.reader.token, {{"Relais-Protocol", "1"}, {"Accept-Encoding", "gzip"}});
     REQUIRE(pulled.status == 200);
     const auto encoding = pulled.headers.find("Content-Encoding");
     REQUIRE(encoding != pulled.headers.end());
@@ -837,17 +880,17 @@ TEST_CASE("SIGTERM stops the server cleanly and the data is there after a restar
   const auto id = relais::make_uuid_v7();
   CHECK(push_ok(world.api, world.device, {change("session", id, session_fields(), 100, world.device.device_id)})[0]
                 ["status"] == "applied");
-  const auto cursor = pull_all(world.api, world.device).cursor;
+  const auto cursor = pull_all(world.api, world.reader).cursor;
   CHECK(world.server->stop() == 0);
   CHECK(world.server->err().find("relais-server stopped") != std::string::npos);
 
   ServerProcess restarted(world.db);
   Api api(restarted.port());
-  const auto pulled = pull_all(api, world.device);  // the same token still works
+  const auto pulled = pull_all(api, world.reader);  // the same token still works
   REQUIRE(has(pulled, id));
   CHECK(pulled.records.at(id)["fields"] == session_fields());
   CHECK(pulled.cursor == cursor);  // the same store: cursors stay valid
-  CHECK(pull_all(api, world.device, cursor).records.empty());
+  CHECK(pull_all(api, world.reader, cursor).records.empty());
 }
 
 // [SECTION] Concurrent edits ----------------------------------------------------------------------------

@@ -289,6 +289,45 @@ TEST_CASE("two devices of an advisor and their coordinator converge after offlin
   CHECK(laptop->conflict_log().size() + netbook->conflict_log().size() > 0);
 }
 
+TEST_CASE("a device or event whose parent comes in a later pull page is held until the parent arrives",
+          "[sync][e2e]") {
+  Team team;
+  auto laptop = team.device("laptop", team.advisor, team.server->url());
+  const auto add = [&](RecordKind kind, const json& input) {
+    auto checked = relais::check_record(kind, input, relais::test::context());
+    INFO(checked.problems.size());
+    REQUIRE(checked.ok());
+    const auto result = laptop->add(checked.record);
+    REQUIRE(result.ok());
+    return result.ids.front();
+  };
+  const auto lot = add(RecordKind::lot, {{"date", "2026-01-10"}, {"type_donateur", "entreprise"}});
+  const auto device = add(RecordKind::device, {{"lot_id", lot}, {"type", "ordinateur_portable"}, {"marque", "Lenovo"}});
+  const auto event = add(RecordKind::device_event,
+                         {{"device_id", device}, {"type", "recu"}, {"date", "2026-01-11"}, {"auteur", "Samia B."}});
+  sync_ok(*laptop);
+  // The device, then the lot, change after the event: the server serves event, device, lot.
+  REQUIRE(laptop->update(device, {{"marque", "Dell"}}).ok());
+  REQUIRE(laptop->update(lot, {{"nom_donateur", "Rhône Offset"}}).ok());
+  sync_ok(*laptop);
+
+  // A new device of the same advisor pulls one record per page: each page is one transaction,
+  // which would fail on its foreign keys if the event or device were written before its parent.
+  auto phone = team.device("phone", team.advisor, team.server->url());
+  relais::SyncEngine engine(*phone);
+  engine.set_pull_limit(1);
+  const auto report = engine.run_once();
+  INFO(report.error);
+  REQUIRE(report.ok());
+  REQUIRE(phone->get(event).has_value());
+  CHECK(phone->get(device)->at("marque") == "Dell");
+  CHECK(phone->get(device)->at("lot_id") == lot);
+  CHECK(phone->get(lot)->at("nom_donateur") == "Rhône Offset");
+  CHECK(server_count(phone->path(), "SELECT count(*) FROM sync_held") == 0);
+  // Nothing pulled is pushed back.
+  CHECK(phone->pending_count() == 0);
+}
+
 TEST_CASE("after network faults stop, one more sync leaves every record once with its latest content",
           "[sync][e2e]") {
   Team team;

@@ -41,7 +41,7 @@ std::optional<FieldVersion> version_of(const FieldVersions& versions, const std:
 std::vector<std::string> missing_versions(const IncomingChange& change) {
   std::vector<std::string> missing;
   for (const auto& item : change.fields.items()) {
-    if (change.versions.find(item.key()) == change.versions.end()) missing.push_back(item.key());
+    if (!version_of(change.versions, item.key())) missing.push_back(item.key());
   }
   return missing;
 }
@@ -78,7 +78,7 @@ MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChang
 
   outcome.merged = *stored;
   for (const auto& [field, incoming_value] : incoming.fields.items()) {
-    const auto& incoming_version = incoming.versions.at(field);
+    const auto incoming_version = *version_of(incoming.versions, field);
     const auto stored_version = version_of(stored->versions, field);
     if (stored_version && *stored_version == incoming_version) continue;  // the same change again
 

@@ -112,8 +112,40 @@ EnrollRequest parse_enroll(std::string_view body) {
   return request;
 }
 
+namespace {
+
+// Appends `text` with its length first, so that no two different lists of texts give the same
+// string (a field name may hold any character).
+void append_counted(std::string& out, std::string_view text) {
+  out += std::to_string(text.size());
+  out += ':';
+  out += text;
+}
+
+void append_version(std::string& out, const FieldVersion& version) {
+  out += std::to_string(version.clock);
+  out += ',';
+  append_counted(out, version.device);
+}
+
+}  // namespace
+
+std::string change_key(RecordKind kind, const IncomingChange& change) {
+  std::string text(to_string(kind));
+  for (const auto& [field, version] : change.versions) {
+    text += '|';
+    append_counted(text, field);
+    append_version(text, version);
+    if (const auto base = change.bases.find(field); base != change.bases.end()) {
+      text += '<';
+      append_version(text, base->second);
+    }
+  }
+  return sha256_hex(text);
+}
+
 PushRequest parse_push(std::string_view body) {
-  const json document = parse_body_object(body);
+  json document = parse_body_object(body);
   ProblemList problems;
   PushRequest request;
 
@@ -135,7 +167,7 @@ PushRequest parse_push(std::string_view body) {
 
   request.changes.reserve(changes->size());
   for (std::size_t index = 0; index < changes->size(); ++index) {
-    const json& item = (*changes)[index];
+    json& item = (*changes)[index];
     const std::string path = "changes[" + std::to_string(index) + "]";
     if (!item.is_object()) {
       problems.add(path, "wrong_type", "each change must be an object");
@@ -146,7 +178,7 @@ PushRequest parse_push(std::string_view body) {
     const auto kind = item.find("kind");
     if (kind == item.end() || !kind->is_string()) {
       problems.add(path + ".kind", kind == item.end() ? "required" : "wrong_type", "kind must be a string");
-    } else if (const auto parsed = parse_record_kind(kind->get<std::string>())) {
+    } else if (const auto parsed = parse_record_kind(kind->get_ref<const std::string&>())) {
       change.kind = *parsed;
     } else {
       problems.add(path + ".kind", "unknown_kind",
@@ -156,7 +188,7 @@ PushRequest parse_push(std::string_view body) {
     const auto id = item.find("id");
     if (id == item.end() || !id->is_string()) {
       problems.add(path + ".id", id == item.end() ? "required" : "wrong_type", "id must be a string");
-    } else if (!is_uuid(id->get<std::string>())) {
+    } else if (!is_uuid(id->get_ref<const std::string&>())) {
       problems.add(path + ".id", "invalid_id", "id must be a lower-case UUID");
     } else {
       change.id = id->get<std::string>();
@@ -169,14 +201,12 @@ PushRequest parse_push(std::string_view body) {
     }
     if (fields->empty()) problems.add(path + ".fields", "empty", "fields must name at least one field");
     for (const auto& [name, value] : fields->items()) {
-      const std::string field_path = path + ".fields." + name;
       if (name == "id" || name == kCreationKey || name.empty() || is_metadata_key(name)) {
-        problems.add(field_path, "reserved_field", "\"" + name + "\" is not a field that can be pushed");
+        problems.add(path + ".fields." + name, "reserved_field", "\"" + name + "\" is not a field that can be pushed");
       } else if (name == kDeletedField && !value.is_boolean()) {
-        problems.add(field_path, "wrong_type", "_deleted must be true or false");
+        problems.add(path + ".fields." + name, "wrong_type", "_deleted must be true or false");
       }
     }
-    change.change.fields = *fields;
     // versions: exactly one per field
     const auto versions = item.find("versions");
     if (versions == item.end() || !versions->is_object()) {
@@ -184,29 +214,30 @@ PushRequest parse_push(std::string_view body) {
                    "versions must be an object of [clock, \"device\"] pairs");
     } else {
       for (const auto& [name, value] : versions->items()) {
-        if (!fields->contains(name)) {
+        if (name != kCreationKey && !fields->contains(name)) {
           problems.add(path + ".versions." + name, "unexpected_version", "a version for a field that is not in fields");
-        } else if (const auto version = field_version_from_json(value)) {
-          change.change.versions.emplace(name, *version);
+        } else if (auto version = field_version_from_json(value)) {
+          change.change.versions.emplace(name, std::move(*version));
         } else {
           problems.add(path + ".versions." + name, "invalid_version",
                        "a version is [clock, \"device\"] with a clock of 0 or more");
         }
       }
-      for (const auto& name : missing_versions(change.change)) {
-        if (!versions->contains(name)) problems.add(path + ".versions." + name, "missing_version", "this field has no version");
+      // "*" stands for every field without a version of its own (a new record's fields).
+      if (!versions->contains(kCreationKey)) {
+        for (const auto& [name, value] : fields->items()) {
+          if (!versions->contains(name)) problems.add(path + ".versions." + name, "missing_version", "this field has no version");
+        }
       }
     }
     // bases: optional, the version each field replaced
-    json bases = json::object();
     if (const auto it = item.find("bases"); it != item.end() && !it->is_null()) {
       if (!it->is_object()) {
         problems.add(path + ".bases", "wrong_type", "bases must be an object of [clock, \"device\"] pairs");
       } else {
-        bases = *it;
         for (const auto& [name, value] : it->items()) {
-          if (const auto version = field_version_from_json(value)) {
-            change.change.bases.emplace(name, *version);
+          if (auto version = field_version_from_json(value)) {
+            change.change.bases.emplace(name, std::move(*version));
           } else {
             problems.add(path + ".bases." + name, "invalid_version",
                          "a version is [clock, \"device\"] with a clock of 0 or more");
@@ -215,11 +246,9 @@ PushRequest parse_push(std::string_view body) {
       }
     }
     if (!problems.empty()) continue;
-    const json canonical = {{"kind", std::string(to_string(change.kind))},
-                            {"fields", *fields},
-                            {"versions", *versions},
-                            {"bases", bases}};
-    change.key = sha256_hex(canonical.dump());
+    // The values are moved, not copied, out of the parsed body: it is not used again.
+    change.change.fields = std::move(*fields);
+    change.key = change_key(change.kind, change.change);
     request.changes.push_back(std::move(change));
   }
   if (!problems.empty()) problems.raise();

@@ -89,6 +89,10 @@ const std::vector<const char*> kMigrations{
     "  created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (record_id, change_key)) WITHOUT ROWID;"
     "CREATE INDEX push_results_created ON push_results (created_at);",
+
+    // 2: the device that made every field of a record, when one device did: a pull by that
+    // device skips the record, which it has already (docs/protocol.md, pull).
+    "ALTER TABLE records ADD COLUMN sole_device TEXT;",
 };
 
 int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
@@ -128,6 +132,16 @@ User read_user(const sqlite::Statement& statement, int first) {
   user.nom = statement.column_text(first + 3);
   user.prenom = statement.column_optional_text(first + 4);
   return user;
+}
+
+// The device that stamped every version of a record, when a single one did.
+std::optional<std::string> sole_device(const FieldVersions& versions) {
+  if (versions.empty()) return std::nullopt;
+  const auto& first = versions.begin()->second.device;
+  for (const auto& [field, version] : versions) {
+    if (version.device != first) return std::nullopt;
+  }
+  return first;
 }
 
 json rejected(const std::string& id, json problems) {
@@ -216,9 +230,15 @@ FieldVersion ServerStore::next_server_version(std::int64_t now) {
   return FieldVersion{clock, server_device_};
 }
 
+namespace {
+
+// A device whose clock is far ahead must not drag the server's versions with it.
+bool plausible_clock(std::int64_t clock, std::int64_t now) { return clock <= (now + kDayMs) << 16; }
+
+}  // namespace
+
 void ServerStore::observe_clock(std::int64_t clock, std::int64_t now) {
-  // A device whose clock is far ahead must not drag the server's versions with it.
-  if (clock > (now + kDayMs) << 16) return;
+  if (!plausible_clock(clock, now)) return;
   (*db_.cached("UPDATE meta SET value = ?1 WHERE key = 'hlc_last' AND CAST(value AS INTEGER) < ?2"))
       .bind(1, std::to_string(clock))
       .bind(2, clock)
@@ -421,16 +441,21 @@ std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::str
 
 json ServerStore::push(const Caller& caller, const std::vector<PushChange>& changes) {
   std::lock_guard lock(mutex_);
-  const auto now = options_.now_ms();
-  const auto today = options_.today();
+  PushBatch batch{options_.today(), options_.now_ms(), 0, 0};
   json results = json::array();
   sqlite::Transaction transaction(db_);
-  for (const auto& change : changes) results.push_back(push_one(caller, change, today, now));
+  // Pushes are serialized by the mutex and the write lock: the sequence numbers of this one can
+  // be counted from the greatest at its start.
+  batch.next_seq = next_change_seq();
+  for (const auto& change : changes) results.push_back(push_one(caller, change, batch));
+  if (batch.max_clock > 0) observe_clock(batch.max_clock, batch.now);
   transaction.commit();
   return results;
 }
 
-json ServerStore::push_one(const Caller& caller, const PushChange& change, const Date& today, std::int64_t now) {
+json ServerStore::push_one(const Caller& caller, const PushChange& change, PushBatch& batch) {
+  const auto& today = batch.today;
+  const auto now = batch.now;
   const std::string kind(to_string(change.kind));
   const auto stored = load_record(change.id);
   if (stored && stored->kind != kind) {
@@ -494,10 +519,10 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, const
     if (change.kind == RecordKind::place) structure_id.reset();
 
     (*db_.cached("INSERT INTO records (id, kind, owner_user_id, structure_id, fields, versions, deleted, change_seq,"
-                 " created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)"
+                 " created_at, updated_at, sole_device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
                  " ON CONFLICT (id) DO UPDATE SET structure_id = excluded.structure_id, fields = excluded.fields,"
                  " versions = excluded.versions, deleted = excluded.deleted, change_seq = excluded.change_seq,"
-                 " updated_at = excluded.updated_at"))
+                 " updated_at = excluded.updated_at, sole_device = excluded.sole_device"))
         .bind(1, change.id)
         .bind(2, kind)
         .bind(3, owner)
@@ -505,8 +530,9 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, const
         .bind(5, outcome.merged.fields.dump())
         .bind(6, to_json(outcome.merged.versions).dump())
         .bind(7, outcome.merged.deleted ? 1 : 0)
-        .bind(8, next_change_seq())
+        .bind(8, batch.next_seq++)
         .bind(9, now)
+        .bind(10, sole_device(outcome.merged.versions))
         .run();
   }
 
@@ -545,7 +571,7 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, const
       .bind(3, result.dump())
       .bind(4, now)
       .run();
-  observe_clock(version.clock, now);
+  if (plausible_clock(version.clock, now)) batch.max_clock = std::max(batch.max_clock, version.clock);
   return result;
 }
 
@@ -554,9 +580,10 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, const
 PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& cursor, std::int64_t limit) {
   // Scope of reads: an advisor sees its own records, the places and its structure's reference
   // data; a coordinator its structure's records and the places; an administrator everything.
+  // A record whose every field this device made is one it has already: it is not sent back.
   static const std::string kSelect =
       "SELECT kind, id, owner_user_id, fields, versions, deleted, change_seq FROM records"
-      " WHERE change_seq > ?1 AND change_seq <= ?2 AND ";
+      " WHERE change_seq > ?1 AND change_seq <= ?2 AND (sole_device IS NULL OR sole_device <> ?6) AND ";
   static const std::string kOrder = " ORDER BY change_seq LIMIT ?3";
   std::string scope;
   switch (caller.user.role) {
@@ -584,6 +611,7 @@ PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& 
   auto statement = db_.cached(kSelect + scope + kOrder);
   (*statement).bind(1, after).bind(2, last).bind(3, limit + 1);
   if (caller.user.role != Role::admin) (*statement).bind(4, caller.user.id).bind(5, caller.user.structure_id);
+  (*statement).bind(6, caller.device_id);
   std::int64_t last_sent = after;
   std::int64_t count = 0;
   while ((*statement).step()) {

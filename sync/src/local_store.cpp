@@ -827,7 +827,7 @@ Outbox LocalStore::outbox(std::size_t max_records) const {
     }
   }
   for (const auto& [kind, id] : records) {
-    const auto row = load_row(id, kind);
+    auto row = load_row(id, kind);
     if (!row) continue;
     const auto versions = versions_or_empty(row->field_versions);
     const auto synced = synced_versions(id);
@@ -836,6 +836,7 @@ Outbox LocalStore::outbox(std::size_t max_records) const {
     for (const auto& [field, version] : versions) {
       if (field != kCreationKey) fields.insert(field);
     }
+    const auto creation = versions.find(kCreationKey);
     OutgoingChange change{kind, id, {}};
     for (const auto& field : fields) {
       const auto version = version_of(versions, field);
@@ -845,9 +846,16 @@ Outbox LocalStore::outbox(std::size_t max_records) const {
         change.change.fields[field] = row->deleted_at.has_value();
       } else {
         const auto it = row->body.find(field);
-        change.change.fields[field] = it == row->body.end() ? json(nullptr) : *it;
+        change.change.fields[field] = it == row->body.end() ? json(nullptr) : std::move(*it);
       }
-      change.change.versions[field] = *version;
+      // A field still at the creation's version is sent under "*", as it is stored: a new
+      // record goes out with one version instead of one per field. (Not when the server
+      // acknowledged a version of that field of its own, which "*" would not replace.)
+      if (creation != versions.end() && versions.count(field) == 0 && synced.count(field) == 0) {
+        change.change.versions[kCreationKey] = creation->second;
+      } else {
+        change.change.versions[field] = *version;
+      }
       if (acknowledged) change.change.bases[field] = *acknowledged;
     }
     if (!change.change.fields.empty()) out.changes.push_back(std::move(change));
@@ -876,13 +884,14 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
       statement.run();
       continue;
     }
-    auto synced = synced_versions(change.id);
-    for (const auto& [field, version] : change.change.versions) synced[field] = version;
+    // The sent versions become the acknowledged ones, merged by SQLite into those already
+    // acknowledged (json_patch replaces the entries it names and keeps the others).
     const auto lease = db_.cached(
         "INSERT INTO sync_records (record_id, kind, synced_versions) VALUES (?1, ?2, ?3)"
-        " ON CONFLICT (record_id) DO UPDATE SET synced_versions = ?3, rejected_reason = NULL, rejected_at = NULL");
+        " ON CONFLICT (record_id) DO UPDATE SET synced_versions = json_patch(synced_versions, ?3),"
+        " rejected_reason = NULL, rejected_at = NULL");
     auto& statement = *lease;
-    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(synced).dump());
+    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(change.change.versions).dump());
     statement.run();
     for (const auto& conflict : result.conflicts) {
       log_conflict(change.kind, change.id, conflict.value("field", std::string{}), conflict.value("kept_value", json()),
@@ -938,6 +947,96 @@ void LocalStore::write_pulled(const PulledRecord& pulled, const RecordState& mer
   if (const auto* session = std::get_if<Session>(&record)) write_session_codes(*session);
 }
 
+namespace {
+
+// The record a pulled record needs before it can be stored (foreign keys): a device's lot, an
+// event's device. Empty for the other kinds.
+std::string parent_id_of(const PulledRecord& pulled) {
+  const char* field = pulled.kind == RecordKind::device         ? "lot_id"
+                      : pulled.kind == RecordKind::device_event ? "device_id"
+                                                                : nullptr;
+  if (field == nullptr) return {};
+  const auto it = pulled.state.fields.find(field);
+  return it != pulled.state.fields.end() && it->is_string() ? it->get<std::string>() : std::string{};
+}
+
+json held_json(const PulledRecord& pulled) {
+  json out = {{"kind", std::string(to_string(pulled.kind))},
+              {"id", pulled.id},
+              {"fields", pulled.state.fields},
+              {"versions", to_json(pulled.state.versions)},
+              {"deleted", pulled.state.deleted}};
+  if (pulled.mediateur_id) out["mediateur_id"] = *pulled.mediateur_id;
+  return out;
+}
+
+std::optional<PulledRecord> held_from_json(const json& held) {
+  const auto kind = parse_record_kind(held.value("kind", std::string{}));
+  auto versions = field_versions_from_json(held.value("versions", json::object()));
+  if (!kind || !versions) return std::nullopt;
+  PulledRecord pulled;
+  pulled.kind = *kind;
+  pulled.id = held.value("id", std::string{});
+  pulled.state = RecordState{held.value("fields", json::object()), std::move(*versions), held.value("deleted", false)};
+  if (held.contains("mediateur_id")) pulled.mediateur_id = held["mediateur_id"].get<std::string>();
+  return pulled;
+}
+
+}  // namespace
+
+bool LocalStore::parent_is_here(const PulledRecord& pulled) const {
+  const auto parent = parent_id_of(pulled);
+  if (parent.empty()) return true;
+  const auto lease = db_.cached(pulled.kind == RecordKind::device ? "SELECT 1 FROM lots WHERE id = ?"
+                                                                   : "SELECT 1 FROM devices WHERE id = ?");
+  auto& statement = *lease;
+  statement.bind(1, parent);
+  return statement.step();
+}
+
+void LocalStore::apply_one_pulled(const PulledRecord& pulled, PullApplied& applied, std::int64_t now_ms) {
+  const auto row = load_row(pulled.id, pulled.kind);
+  std::optional<RecordState> local;
+  if (row) local = RecordState{row->body, versions_or_empty(row->field_versions), row->deleted_at.has_value()};
+  auto synced = synced_versions(pulled.id);
+
+  // The server's whole record, each field with its own version.
+  IncomingChange incoming;
+  for (const auto& item : pulled.state.fields.items()) {
+    if (const auto version = version_of(pulled.state.versions, item.key())) {
+      incoming.fields[item.key()] = item.value();
+      incoming.versions[item.key()] = *version;
+    }
+  }
+  for (const auto& [field, version] : pulled.state.versions) {
+    if (field == kCreationKey || incoming.fields.contains(field)) continue;
+    incoming.fields[field] = field == kDeletedField ? json(pulled.state.deleted) : json(nullptr);
+    incoming.versions[field] = version;
+  }
+  for (const auto& [field, version] : incoming.versions) {
+    if (const auto base = version_of(synced, field)) incoming.bases[field] = *base;
+    clock_.observe(version.clock);
+  }
+  const auto outcome = merge(local, incoming);
+  if (outcome.changed) {
+    write_pulled(pulled, outcome.merged);
+    ++applied.changed;
+  }
+  for (const auto& conflict : outcome.conflicts) {
+    log_conflict(pulled.kind, pulled.id, conflict.field, conflict.kept_value, to_json(conflict.kept_version),
+                 conflict.lost_value, to_json(conflict.lost_version), "pull", now_ms);
+    ++applied.conflicts;
+  }
+  // What the server holds now is what this device has acknowledged.
+  for (const auto& [field, version] : incoming.versions) synced[field] = version;
+  const auto lease = db_.cached(
+      "INSERT INTO sync_records (record_id, kind, synced_versions) VALUES (?1, ?2, ?3)"
+      " ON CONFLICT (record_id) DO UPDATE SET synced_versions = ?3");
+  auto& statement = *lease;
+  statement.bind(1, pulled.id).bind(2, std::string(to_string(pulled.kind))).bind(3, to_json(synced).dump());
+  statement.run();
+}
+
 PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor) {
   PullApplied applied;
   sqlite::Transaction transaction(db_);
@@ -949,50 +1048,43 @@ PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, c
                    [](const auto* a, const auto* b) { return dependency_rank(a->kind) < dependency_rank(b->kind); });
   const auto now_ms = now_unix_ms();
   for (const auto* pulled : ordered) {
-    const auto row = load_row(pulled->id, pulled->kind);
-    std::optional<RecordState> local;
-    if (row) local = RecordState{row->body, versions_or_empty(row->field_versions), row->deleted_at.has_value()};
-    auto synced = synced_versions(pulled->id);
-
-    // The server's whole record, each field with its own version.
-    IncomingChange incoming;
-    for (const auto& item : pulled->state.fields.items()) {
-      if (const auto version = version_of(pulled->state.versions, item.key())) {
-        incoming.fields[item.key()] = item.value();
-        incoming.versions[item.key()] = *version;
-      }
+    if (parent_is_here(*pulled)) {
+      apply_one_pulled(*pulled, applied, now_ms);
+      // A newer state of a record held back earlier replaces it.
+      (*db_.cached("DELETE FROM sync_held WHERE record_id = ?")).bind(1, pulled->id).run();
+      continue;
     }
-    for (const auto& [field, version] : pulled->state.versions) {
-      if (field == kCreationKey || incoming.fields.contains(field)) continue;
-      incoming.fields[field] = field == kDeletedField ? json(pulled->state.deleted) : json(nullptr);
-      incoming.versions[field] = version;
-    }
-    for (const auto& [field, version] : incoming.versions) {
-      if (const auto base = version_of(synced, field)) incoming.bases[field] = *base;
-      clock_.observe(version.clock);
-    }
-    const auto outcome = merge(local, incoming);
-    if (outcome.changed) {
-      write_pulled(*pulled, outcome.merged);
-      ++applied.changed;
-    }
-    for (const auto& conflict : outcome.conflicts) {
-      log_conflict(pulled->kind, pulled->id, conflict.field, conflict.kept_value, to_json(conflict.kept_version),
-                   conflict.lost_value, to_json(conflict.lost_version), "pull", now_ms);
-      ++applied.conflicts;
-    }
-    // What the server holds now is what this device has acknowledged.
-    for (const auto& [field, version] : incoming.versions) synced[field] = version;
-    const auto lease = db_.cached(
-        "INSERT INTO sync_records (record_id, kind, synced_versions) VALUES (?1, ?2, ?3)"
-        " ON CONFLICT (record_id) DO UPDATE SET synced_versions = ?3");
-    auto& statement = *lease;
-    statement.bind(1, pulled->id).bind(2, std::string(to_string(pulled->kind))).bind(3, to_json(synced).dump());
-    statement.run();
+    // Its parent changed after it on the server, so comes in a later page: hold it until then
+    // (saved with the cursor, so a crash loses nothing).
+    (*db_.cached("INSERT OR REPLACE INTO sync_held (record_id, kind, parent_id, record) VALUES (?, ?, ?, ?)"))
+        .bind(1, pulled->id)
+        .bind(2, std::string(to_string(pulled->kind)))
+        .bind(3, parent_id_of(*pulled))
+        .bind(4, held_json(*pulled).dump())
+        .run();
   }
+  release_held(applied, now_ms);
   set_meta(kPullCursorKey, next_cursor);
   commit(transaction);
   return applied;
+}
+
+void LocalStore::release_held(PullApplied& applied, std::int64_t now_ms) {
+  // Devices before events: an event may wait for a device that was itself waiting for its lot.
+  for (const char* sql : {"SELECT h.record FROM sync_held h JOIN lots p ON p.id = h.parent_id WHERE h.kind = 'device'",
+                          "SELECT h.record FROM sync_held h JOIN devices p ON p.id = h.parent_id WHERE h.kind = 'event'"}) {
+    std::vector<PulledRecord> ready;
+    {
+      auto statement = db_.prepare(sql);
+      while (statement.step()) {
+        if (auto pulled = held_from_json(parse_stored_json(statement.column_text(0)))) ready.push_back(std::move(*pulled));
+      }
+    }
+    for (const auto& pulled : ready) {
+      apply_one_pulled(pulled, applied, now_ms);
+      (*db_.cached("DELETE FROM sync_held WHERE record_id = ?")).bind(1, pulled.id).run();
+    }
+  }
 }
 
 std::int64_t LocalStore::pending_count() const {
@@ -1041,6 +1133,8 @@ void LocalStore::reset_sync_state() {
   sqlite::Transaction transaction(db_);
   db_.exec("UPDATE sync_records SET synced_versions = '{}'");
   db_.exec("DELETE FROM meta WHERE key IN ('sync_pushed_seq', 'sync_pull_cursor')");
+  // Everything is pulled again, held records included.
+  db_.exec("DELETE FROM sync_held");
   transaction.commit();
 }
 

@@ -103,6 +103,15 @@ const std::vector<const char*> kMigrations{
     "  source TEXT NOT NULL CHECK (source IN ('push', 'pull')),"
     "  detected_at INTEGER NOT NULL);"
     "CREATE INDEX conflicts_record ON conflicts (record_id);",
+
+    // 4: pulled records held back until their parent arrives (a device whose lot, or an event
+    // whose device, comes in a later page of the pull), as the server sent them.
+    "CREATE TABLE sync_held ("
+    "  record_id TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  parent_id TEXT NOT NULL,"
+    "  record TEXT NOT NULL CHECK (json_valid(record))) WITHOUT ROWID;"
+    "CREATE INDEX sync_held_parent ON sync_held (parent_id);",
 };
 
 #undef RELAIS_RECORD_COLUMNS

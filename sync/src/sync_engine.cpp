@@ -110,19 +110,21 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
 
 bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
   for (;;) {
-    const auto outbox = store_.outbox(kPushBatch);
+    auto outbox = store_.outbox(kPushBatch);
     if (outbox.changes.empty()) {
       // Journal entries with nothing left to send (already acknowledged): move the checkpoint.
       store_.acknowledge_push(outbox, {});
       return true;
     }
     json changes = json::array();
-    for (const auto& change : outbox.changes) {
-      changes.push_back({{"kind", std::string(to_string(change.kind))},
-                         {"id", change.id},
-                         {"fields", change.change.fields},
-                         {"versions", to_json(change.change.versions)},
-                         {"bases", to_json(change.change.bases)}});
+    for (auto& change : outbox.changes) {
+      // The values move into the request: acknowledge_push needs only the ids and versions.
+      json item = {{"kind", std::string(to_string(change.kind))},
+                   {"id", change.id},
+                   {"fields", std::move(change.change.fields)},
+                   {"versions", to_json(change.change.versions)}};
+      if (!change.change.bases.empty()) item["bases"] = to_json(change.change.bases);
+      changes.push_back(std::move(item));
     }
     const json body{{"device_id", store_.device_id()}, {"changes", std::move(changes)}};
     const auto result = http_->post_json("/api/v1/push", body.dump(), headers(), true);
@@ -155,7 +157,7 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
 bool SyncEngine::pull(SyncReport& report, const ProgressCallback& progress, bool& resync) {
   for (;;) {
     const auto cursor = store_.meta("sync_pull_cursor");
-    std::string path = "/api/v1/pull?limit=1000";
+    std::string path = "/api/v1/pull?limit=" + std::to_string(pull_limit_);
     if (cursor && !cursor->empty()) path += "&cursor=" + url_encode(*cursor);
     const auto result = http_->get(path, headers());
     if (result.ok() && result.response.status == 410) {

@@ -46,7 +46,8 @@ struct RecordState {
 };
 
 // What one node sends about one record: the fields it changed, their versions, and the version
-// each one replaced (its base) when it had one. "_deleted" is a field like the others.
+// each one replaced (its base) when it had one. "_deleted" is a field like the others. A field
+// without a version of its own has the "*" version, as in a stored record.
 struct IncomingChange {
   nlohmann::json fields = nlohmann::json::object();
   FieldVersions versions;
@@ -69,7 +70,7 @@ struct MergeOutcome {
 };
 
 // Merges `incoming` into `stored` (absent for a record never seen). Every field of `incoming`
-// must have a version in `incoming.versions` (check with `missing_versions` first).
+// must have a version in `incoming.versions`, its own or "*" (check with `missing_versions` first).
 MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChange& incoming);
 
 // The fields of `change` that have no version: a malformed change.

@@ -173,6 +173,11 @@ class LocalStore {
                     const nlohmann::json& kept_version, const nlohmann::json& lost_value,
                     const nlohmann::json& lost_version, const char* source, std::int64_t now_ms);
   void write_pulled(const PulledRecord& pulled, const RecordState& merged);
+  // [sync] Whether the record a pulled device or event belongs to is in the store.
+  bool parent_is_here(const PulledRecord& pulled) const;
+  void apply_one_pulled(const PulledRecord& pulled, PullApplied& applied, std::int64_t now_ms);
+  // Applies the held-back pulled records whose parent has arrived.
+  void release_held(PullApplied& applied, std::int64_t now_ms);
   void write_row(const AnyRecord& record, const std::string& op, const nlohmann::json& changes,
                  const nlohmann::json& field_versions, std::int64_t version, std::int64_t created_unix_ms,
                  std::int64_t now_unix_ms);

@@ -2,6 +2,7 @@
 // The client side of sync (docs/protocol.md): enrollment, then push of the outbox and pull of
 // what changed elsewhere, with the store doing the merging. SyncEngine runs one sync on the
 // calling thread; BackgroundSync runs it on its own thread, with back-off while offline.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -74,6 +75,8 @@ class SyncEngine {
   std::uint64_t bytes_received() const;
 
   static constexpr std::size_t kPushBatch = 1000;
+  // Records per pull page: the server's maximum, 1,000, unless set lower (tests use small pages).
+  void set_pull_limit(std::size_t limit) { pull_limit_ = std::clamp<std::size_t>(limit, 1, 1000); }
 
  private:
   bool push(SyncReport& report, const ProgressCallback& progress);
@@ -84,6 +87,7 @@ class SyncEngine {
   LocalStore& store_;
   std::string token_;
   std::unique_ptr<HttpClient> http_;
+  std::size_t pull_limit_ = 1000;
 };
 
 // Runs syncs on a worker thread with its own store connection: at start, every `interval` while

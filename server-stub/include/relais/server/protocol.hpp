@@ -62,10 +62,15 @@ struct PushChange {
   RecordKind kind = RecordKind::session;
   std::string id;
   IncomingChange change;
-  // SHA-256 of the change's canonical JSON: a resent change has the same key, so the server
-  // answers it with the result it stored the first time.
+  // change_key(): a resent change has the same key, so the server answers it with the result
+  // it stored the first time.
   std::string key;
 };
+
+// SHA-256 of the change's kind and of the version and base of each of its fields. A version
+// stands for one value (a device never stamps two values with the same version), so the values
+// themselves need not be hashed.
+std::string change_key(RecordKind kind, const IncomingChange& change);
 
 struct PushRequest {
   std::string device_id;

@@ -110,7 +110,14 @@ class ServerStore {
  private:
   struct StoredRecord;
   std::optional<StoredRecord> load_record(const std::string& id);
-  nlohmann::json push_one(const Caller& caller, const PushChange& change, const Date& today, std::int64_t now);
+  // What the changes of one push share.
+  struct PushBatch {
+    Date today;
+    std::int64_t now = 0;
+    std::int64_t next_seq = 0;   // the change sequence number of the next record written
+    std::int64_t max_clock = 0;  // the greatest version clock applied, for the server's clock
+  };
+  nlohmann::json push_one(const Caller& caller, const PushChange& change, PushBatch& batch);
   std::int64_t next_change_seq();
   FieldVersion next_server_version(std::int64_t now);
   void observe_clock(std::int64_t clock, std::int64_t now);
