@@ -336,6 +336,7 @@ TEST_CASE("relais-server --version and --help work and bad arguments exit 2 with
       {"admin", "add-user", "--structure", structure, "--role", "admin"},
       {"admin", "enroll-code", "--user", "0193a5c0-0000-7000-8000-000000000000"},
       {"admin", "revoke-device", "--device", "0193a5c0-0000-7000-8000-000000000000"},
+      {"admin", "reset-epoch", "--name", "X"},
   };
   for (const auto& args : bad) {
     const auto result = server_command(db, args);

@@ -328,6 +328,63 @@ TEST_CASE("a device or event whose parent comes in a later pull page is held unt
   CHECK(phone->pending_count() == 0);
 }
 
+TEST_CASE("after a backup is restored, reset-epoch makes every device resync so nothing is lost",
+          "[sync][e2e]") {
+  Team team;
+  const int port = team.server->port();
+  auto laptop = team.device("laptop", team.advisor, team.server->url());
+  auto phone = team.device("phone", team.advisor, team.server->url());
+  const auto a = add_session(*laptop, 30);
+  sync_ok(*laptop);
+  sync_ok(*phone);
+
+  // The nightly backup, then a change that only the lost store had.
+  REQUIRE(team.server->stop() == 0);
+  const auto backup = team.dir / "backup.db";
+  std::filesystem::copy_file(team.server_db, backup);
+  team.server = std::make_unique<ServerProcess>(RELAIS_SERVER_PATH, team.server_db, port);
+  const auto b = add_session(*laptop, 60);
+  sync_ok(*laptop);
+  sync_ok(*phone);
+
+  // The disk dies; the backup is restored and given a new epoch.
+  REQUIRE(team.server->stop() == 0);
+  for (const auto* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(team.server_db.string() + suffix);
+  std::filesystem::copy_file(backup, team.server_db);
+  const auto answer = server_admin(RELAIS_SERVER_PATH, team.server_db, {"reset-epoch"});
+  CHECK(answer.rfind("new epoch ", 0) == 0);
+  team.server = std::make_unique<ServerProcess>(RELAIS_SERVER_PATH, team.server_db, port);
+
+  // The phone pushes first, which carries the restored store past the laptop's old cursor:
+  // without the new epoch, that cursor would look valid and `b` would never come back.
+  const auto c = add_session(*phone, 90);
+  sync_ok(*phone);
+  sync_ok(*laptop);
+  sync_ok(*phone);
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == 3);
+  for (const auto& id : {a, b, c}) {
+    INFO(id);
+    CHECK(phone->get(id).has_value());
+    CHECK(laptop->get(id).has_value());
+  }
+}
+
+TEST_CASE("sync --server saves the server's address once a sync with it succeeds", "[sync][e2e]") {
+  Team team;
+  FaultProxy proxy(team.server->port());
+  auto laptop = team.device("laptop", team.advisor, proxy.url());
+  add_session(*laptop);
+  // A wrong address fails and is not saved.
+  CHECK_FALSE(sync(*laptop, "http://127.0.0.1:1").ok());
+  CHECK(laptop->meta(relais::sync_meta::server_url) == proxy.url());
+  // The server moved: the new address works and becomes the saved one.
+  sync_ok(*laptop, team.server->url());
+  CHECK(laptop->meta(relais::sync_meta::server_url) == team.server->url());
+  add_session(*laptop);
+  sync_ok(*laptop);
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == 2);
+}
+
 TEST_CASE("after network faults stop, one more sync leaves every record once with its latest content",
           "[sync][e2e]") {
   Team team;

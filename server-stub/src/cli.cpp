@@ -42,6 +42,8 @@ constexpr const char* kUsage =
     "      make a one-time enrollment code for a device of this user, valid 7 days; prints it\n"
     "  relais-server [--db PATH] admin revoke-device --device ID\n"
     "      revoke a device's token\n"
+    "  relais-server [--db PATH] admin reset-epoch\n"
+    "      after restoring a backup: a new epoch, so that every device resyncs once\n"
     "  relais-server --help | --version\n"
     "\n"
     "The store is --db PATH, else /var/lib/relais/server.db when /var/lib/relais is a writable\n"
@@ -220,7 +222,8 @@ int serve(const Arguments& args, const Assets& assets) {
 
 int admin(const Arguments& args, const Assets& assets) {
   if (args.positional.size() != 2) {
-    throw UsageError("admin takes one command: add-structure, add-user, enroll-code or revoke-device (see --help)");
+    throw UsageError(
+        "admin takes one command: add-structure, add-user, enroll-code, revoke-device or reset-epoch (see --help)");
   }
   const auto& command = args.positional[1];
   const std::string name = "admin " + command;
@@ -257,8 +260,14 @@ int admin(const Arguments& args, const Assets& assets) {
     std::cout << (store.revoke_device(device) ? "revoked device " : "device already revoked: ") << device << '\n';
     return kExitOk;
   }
+  if (command == "reset-epoch") {
+    args.allow_only({"db"}, name);
+    ServerStore store(db_path(args), assets.vocabulary, assets.translator);
+    std::cout << "new epoch " << store.reset_epoch() << ": every device will pull and push everything once\n";
+    return kExitOk;
+  }
   throw UsageError("unknown admin command \"" + command +
-                   "\" (add-structure, add-user, enroll-code or revoke-device; see --help)");
+                   "\" (add-structure, add-user, enroll-code, revoke-device or reset-epoch; see --help)");
 }
 
 }  // namespace

@@ -362,6 +362,16 @@ bool ServerStore::revoke_device(const std::string& device_id) {
   return true;
 }
 
+std::string ServerStore::reset_epoch() {
+  std::lock_guard lock(mutex_);
+  sqlite::Transaction transaction(db_);
+  const auto epoch = make_uuid_v7();
+  (*db_.cached("UPDATE meta SET value = ?1 WHERE key = 'epoch'")).bind(1, epoch).run();
+  transaction.commit();
+  epoch_ = epoch;
+  return epoch;
+}
+
 // [SECTION] Enrollment and authentication --------------------------------------------------------
 
 std::optional<EnrollResult> ServerStore::enroll(const EnrollRequest& request) {
@@ -595,6 +605,8 @@ PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& 
   }
 
   std::lock_guard lock(mutex_);
+  // Read again each time: `admin reset-epoch` may have changed it while the server runs.
+  epoch_ = meta("epoch");
   // The last change now: the scan stops there, and it is the cursor when nothing more is left.
   const auto last = db_.query_int64("SELECT coalesce(max(change_seq), 0) FROM records");
   std::int64_t after = 0;

@@ -76,10 +76,13 @@ EnrollResult enroll(LocalStore& store, const HttpClientOptions& options, const s
 }
 
 SyncEngine::SyncEngine(LocalStore& store, std::optional<std::string> server_url, std::optional<std::string> ca_file)
-    : store_(store), token_(store.meta(sync_meta::token).value_or("")) {
+    : store_(store),
+      token_(store.meta(sync_meta::token).value_or("")),
+      server_url_(std::move(server_url)),
+      ca_file_(std::move(ca_file)) {
   HttpClientOptions options;
-  options.base_url = server_url ? *server_url : store.meta(sync_meta::server_url).value_or("");
-  options.ca_file = ca_file ? ca_file : store.meta(sync_meta::ca_file);
+  options.base_url = server_url_ ? *server_url_ : store.meta(sync_meta::server_url).value_or("");
+  options.ca_file = ca_file_ ? ca_file_ : store.meta(sync_meta::ca_file);
   options.user_agent = "relais/" + relais_version();
   http_ = std::make_unique<HttpClient>(options);
 }
@@ -219,6 +222,9 @@ SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
     }
   }
   if (report.ok()) {
+    // A server address or CA file given for this sync worked: it becomes the saved one.
+    if (server_url_) store_.set_meta(sync_meta::server_url, *server_url_);
+    if (ca_file_) store_.set_meta(sync_meta::ca_file, *ca_file_);
     store_.set_meta(sync_meta::last_success, format_timestamp_utc(now_unix_ms()));
     store_.set_meta(sync_meta::last_error, "");
   } else {

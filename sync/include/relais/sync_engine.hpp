@@ -60,7 +60,8 @@ EnrollResult enroll(LocalStore& store, const HttpClientOptions& options, const s
 
 class SyncEngine {
  public:
-  // Uses the server settings saved by enroll(); `server_url` overrides the saved one.
+  // Uses the server settings saved by enroll(); `server_url` and `ca_file` override the saved
+  // ones, and replace them once a sync with them succeeds.
   SyncEngine(LocalStore& store, std::optional<std::string> server_url = std::nullopt,
              std::optional<std::string> ca_file = std::nullopt);
 
@@ -86,6 +87,8 @@ class SyncEngine {
 
   LocalStore& store_;
   std::string token_;
+  std::optional<std::string> server_url_;  // given for this sync: saved once it succeeds
+  std::optional<std::string> ca_file_;
   std::unique_ptr<HttpClient> http_;
   std::size_t pull_limit_ = 1000;
 };

@@ -81,7 +81,10 @@ class ServerStore {
   ServerStore& operator=(const ServerStore&) = delete;
 
   const std::filesystem::path& path() const { return db_.path(); }
-  std::string epoch() const { return epoch_; }
+  std::string epoch() const {
+    std::lock_guard lock(mutex_);
+    return epoch_;
+  }
   // PRAGMA user_version; throws when the database does not answer.
   int schema_version();
 
@@ -93,6 +96,9 @@ class ServerStore {
   std::string make_enroll_code(const std::string& user_id);
   // False when the device was already revoked.
   bool revoke_device(const std::string& device_id);
+  // A new epoch (returned): every cursor made before is refused with 410, so every device pulls
+  // and pushes everything again, once. For a store restored from a backup.
+  std::string reset_epoch();
 
   // [Protocol]
   // Nullopt when the code is unknown, used or expired.
