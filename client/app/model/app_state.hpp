@@ -1,0 +1,186 @@
+#pragma once
+// Everything the desktop app knows, with no UI code: the assets, the store (the UI thread's
+// own connection: single-record writes take well under a millisecond), the settings, the
+// forms and their crash-safe drafts, and the sync state fed by the background sync thread.
+// The ImGui screens read and change this; the tests drive it directly too.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "forms.hpp"
+#include "relais/assets.hpp"
+#include "relais/local_store.hpp"
+#include "relais/sync_engine.hpp"
+
+namespace relais::app {
+
+// Keys of the store's meta table that hold the app's settings.
+namespace setting {
+inline constexpr const char* lang = "app_lang";                // fr | en
+inline constexpr const char* text_scale = "app_text_scale";    // 0.8 .. 1.6
+inline constexpr const char* lieu_id = "app_lieu_id";          // usual place of activity
+inline constexpr const char* advisor_nom = "app_advisor_nom";
+inline constexpr const char* advisor_prenom = "app_advisor_prenom";
+inline constexpr const char* setup_done = "app_setup_done";    // "server" | "offline"
+}  // namespace setting
+
+struct PlaceChoice {
+  std::string id;
+  std::string label;  // "Médiathèque Jean-Macé — Villeurbanne"
+};
+
+// What the sync screen and the indicator show. Built on the UI thread from the store and the
+// last report the worker posted.
+struct SyncStatus {
+  bool enrolled = false;
+  std::string server_url;
+  std::string user_label;  // "Samia Benali (médiateur)"
+  std::int64_t pending = 0;
+  std::string last_success;  // UTC timestamp, empty when never
+  std::string last_error;    // in plain words, empty when the last sync went through
+  bool online = false;       // the last attempt reached the server
+  bool running = false;
+  std::size_t progress_done = 0;
+  std::string progress_phase;
+  std::vector<nlohmann::json> quarantined;
+  std::vector<nlohmann::json> conflicts;
+};
+
+// A device of the lot open on the equipment screen, with what the list shows.
+struct LotDevice {
+  std::string id;
+  std::string summary;  // "Ordinateur portable · Lenovo ThinkPad T470 · PF-0XK2L9"
+  std::string devenir;
+  std::vector<std::string> events;  // "12/11/2026 Effacé (purge, réussi)"
+};
+
+class AppState {
+ public:
+  struct Options {
+    std::filesystem::path store_path;
+    std::optional<Lang> lang;             // --lang, over the saved setting
+    std::optional<Date> today;            // tests
+    bool background_sync = true;          // off for screenshots and tests
+    std::function<void()> wake;           // wakes the UI loop (glfwPostEmptyEvent); any thread
+  };
+
+  AppState(const Assets& assets, Options options);
+  ~AppState();
+  AppState(const AppState&) = delete;
+  AppState& operator=(const AppState&) = delete;
+
+  const Assets& assets() const { return assets_; }
+  const Vocabulary& vocabulary() const { return assets_.vocabulary; }
+  LocalStore& store() { return *store_; }
+  const std::filesystem::path& store_path() const { return options_.store_path; }
+  Lang lang() const { return lang_; }
+  void set_lang(Lang lang);
+  std::string text(std::string_view key, const std::vector<std::pair<std::string, std::string>>& values = {}) const {
+    return assets_.translator.text(lang_, key, values);
+  }
+  std::string label(std::string_view set, std::string_view code) const { return vocabulary().label(set, code, lang_); }
+  // The name of a vocabulary set ("Tranche d’âge").
+  std::string set_label(std::string_view set) const {
+    const auto& entry = vocabulary().set(set);
+    return lang_ == Lang::fr ? entry.label_fr : entry.label_en;
+  }
+  Date today() const;
+
+  // Settings.
+  float text_scale() const { return text_scale_; }
+  void set_text_scale(float scale);
+  std::string setting(const char* key) const;
+  void set_setting(const char* key, const std::string& value);
+  bool needs_first_run_setup() const;
+  std::string advisor_display_name() const;
+
+  // Places for the pickers, refreshed after a sync pulled new ones.
+  const std::vector<PlaceChoice>& places() const { return places_; }
+  void reload_places();
+  std::string place_label(const std::string& id) const;
+  // Adds a place of activity from the first-run screen (offline set-up): name, commune, postcode.
+  Problems add_place(const std::string& nom, const std::string& commune, const std::string& code_postal,
+                     std::string& new_id);
+
+  // Forms: the screens edit these in place.
+  SessionForm individual;
+  SessionForm workshop;
+  LotForm lot;
+  DeviceForm device;
+  EventForm event;
+  std::string open_lot_id;     // the lot whose devices are being added
+  std::string open_device_id;  // the device whose events are being recorded
+  FormMessages individual_messages, workshop_messages, lot_messages, device_messages, event_messages;
+  std::string last_saved_message;  // "Accompagnement enregistré." shown under the Save button
+
+  // Saves a form to the store: true and the form made ready for the next record, or false
+  // with its messages set and nothing stored.
+  bool save_session(SessionForm& form, FormMessages& messages);
+  bool save_lot();
+  bool save_device();
+  bool save_event();
+  // Opens a stored record in its form (from the history); false when it is gone.
+  bool edit_record(const std::string& id, std::string& view);
+  bool delete_record(const std::string& id, std::string& error);
+  std::vector<LotDevice> devices_of_open_lot() const;
+  void new_lot();
+
+  // Drafts: written to "<store>.drafts.json" (atomically, without fsync: it only has to survive
+  // the app, not the machine) when a form changed; restored at start.
+  void save_drafts_if_changed();
+  std::filesystem::path drafts_path() const;
+
+  // Sync.
+  const SyncStatus& sync_status() const { return sync_status_; }
+  void refresh_sync_status();
+  // Called each frame: takes what the worker posted; true when something changed.
+  bool poll_sync();
+  void sync_now();
+  // Enrolls this device on a worker thread (the UI never waits on the network); the outcome
+  // arrives through poll_sync() in enrollment().
+  void start_enrollment(const std::string& server_url, const std::string& code);
+  struct Enrollment {
+    bool running = false;
+    bool done = false;
+    bool ok = false;
+    std::string message;  // in plain words
+  };
+  const Enrollment& enrollment() const { return enrollment_; }
+  void start_background_sync();
+  // Bumped whenever records changed here or arrived through sync, so views re-query.
+  std::uint64_t data_generation() const { return data_generation_; }
+  void bump_data_generation() { ++data_generation_; }
+
+ private:
+  void restore_drafts();
+  std::string sync_error_in_words(const SyncReport& report) const;
+
+  const Assets& assets_;
+  Options options_;
+  std::unique_ptr<LocalStore> store_;
+  Lang lang_ = Lang::fr;
+  float text_scale_ = 1.0f;
+  std::vector<PlaceChoice> places_;
+  std::string last_drafts_json_;
+  std::uint64_t data_generation_ = 0;
+
+  SyncStatus sync_status_;
+  std::unique_ptr<BackgroundSync> background_;
+  // Posted by the sync worker, taken by the UI thread.
+  std::mutex posted_mutex_;
+  std::optional<SyncReport> posted_report_;
+  std::optional<SyncProgress> posted_progress_;
+  std::optional<EnrollResult> posted_enrollment_;
+  Enrollment enrollment_;
+  std::thread enrollment_thread_;
+};
+
+}  // namespace relais::app

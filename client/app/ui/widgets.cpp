@@ -1,0 +1,226 @@
+#include "widgets.hpp"
+
+#include <imgui_stdlib.h>
+
+#include <algorithm>
+#include <map>
+
+#include "../model/app_state.hpp"
+#include "../model/forms.hpp"
+#include "relais/vocabulary.hpp"
+
+namespace relais::app::ui {
+
+namespace {
+
+std::map<std::string, ProbeRect> probes;
+
+float scale() { return ImGui::GetFontSize() / 16.0f; }
+
+std::string hidden_id(const std::string& name) { return "##" + name; }
+
+}  // namespace
+
+void begin_probes() { probes.clear(); }
+
+void probe(const std::string& name) { probes[name] = ProbeRect{ImGui::GetItemRectMin(), ImGui::GetItemRectMax()}; }
+
+std::optional<ProbeRect> find_probe(const std::string& name) {
+  const auto it = probes.find(name);
+  if (it == probes.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> probe_names() {
+  std::vector<std::string> out;
+  for (const auto& [name, rect] : probes) out.push_back(name);
+  return out;
+}
+
+void row_label(const std::string& label, bool required) {
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextUnformatted(label.c_str());
+  if (required) {
+    ImGui::SameLine(0, 2);
+    ImGui::TextColored(error_colour(), "*");
+  }
+  ImGui::SameLine(200.0f * scale());
+}
+
+float field_width() {
+  return std::min(ImGui::GetContentRegionAvail().x, 440.0f * scale());
+}
+
+void section_title(const std::string& title) {
+  ImGui::Spacing();
+  ImGui::PushFont(ImGui::GetIO().Fonts->Fonts.Size > 1 ? ImGui::GetIO().Fonts->Fonts[1] : nullptr);
+  ImGui::TextUnformatted(title.c_str());
+  ImGui::PopFont();
+  ImGui::Separator();
+}
+
+void messages_for(const FormMessages& messages, const std::string& field) {
+  for (const auto& message : messages.take(field)) {
+    ImGui::Dummy(ImVec2(200.0f * scale() - ImGui::GetStyle().ItemSpacing.x, 0));
+    ImGui::SameLine();
+    ImGui::PushStyleColor(ImGuiCol_Text, error_colour());
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + field_width() + 120.0f * scale());
+    ImGui::TextWrapped("%s", message.c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
+  }
+}
+
+void help_text(const std::string& text) {
+  ImGui::PushStyleColor(ImGuiCol_Text, muted_colour());
+  ImGui::TextWrapped("%s", text.c_str());
+  ImGui::PopStyleColor();
+}
+
+bool text_field(const std::string& name, std::string& value, const std::string& hint, float width) {
+  ImGui::SetNextItemWidth(width > 0 ? width : field_width());
+  const bool changed = ImGui::InputTextWithHint(hidden_id(name).c_str(), hint.c_str(), &value);
+  probe(name);
+  return changed;
+}
+
+bool multiline_field(const std::string& name, std::string& value, float lines) {
+  const bool changed = ImGui::InputTextMultiline(hidden_id(name).c_str(), &value,
+                                                 ImVec2(field_width(), ImGui::GetTextLineHeight() * lines + 8));
+  probe(name);
+  return changed;
+}
+
+bool int_field(const std::string& name, int& value, int min, int max, float width) {
+  ImGui::SetNextItemWidth(width > 0 ? width : 130.0f * scale());
+  bool changed = ImGui::InputInt(hidden_id(name).c_str(), &value, 1, 10);
+  probe(name);
+  if (changed) value = std::clamp(value, min, max);
+  return changed;
+}
+
+bool code_combo(AppState& app, const std::string& name, const char* set, std::string& value, const char* empty_label) {
+  const auto& codes = app.vocabulary().set(set).codes;
+  std::string preview = value.empty() ? (empty_label ? empty_label : "") : app.label(set, value);
+  bool changed = false;
+  ImGui::SetNextItemWidth(field_width());
+  if (ImGui::BeginCombo(hidden_id(name).c_str(), preview.c_str())) {
+    if (empty_label != nullptr) {
+      if (ImGui::Selectable(empty_label, value.empty())) {
+        value.clear();
+        changed = true;
+      }
+    }
+    for (const auto& code : codes) {
+      const bool selected = value == code.code;
+      if (ImGui::Selectable((code.label(app.lang()) + "##" + code.code).c_str(), selected)) {
+        value = code.code;
+        changed = true;
+      }
+      probe(name + ":" + code.code);
+      if (selected) ImGui::SetItemDefaultFocus();
+    }
+    ImGui::EndCombo();
+  }
+  probe(name);
+  return changed;
+}
+
+bool code_radio(AppState& app, const std::string& name, const char* set, std::string& value, bool allow_none) {
+  bool changed = false;
+  const float right = ImGui::GetWindowContentRegionMax().x;
+  bool first = true;
+  for (const auto& code : app.vocabulary().set(set).codes) {
+    const auto label = code.label(app.lang());
+    const float width = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2;
+    if (!first) {
+      ImGui::SameLine();
+      if (ImGui::GetCursorPosX() + width > right) ImGui::NewLine(), ImGui::SetCursorPosX(200.0f * scale());
+    }
+    first = false;
+    const bool selected = value == code.code;
+    if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
+    if (ImGui::Button((label + "##" + name + code.code).c_str())) {
+      value = selected && allow_none ? std::string{} : code.code;
+      changed = true;
+    }
+    if (selected) ImGui::PopStyleColor();
+    probe(name + ":" + code.code);
+  }
+  return changed;
+}
+
+bool code_chips(AppState& app, const std::string& name, const char* set, std::set<std::string>& values) {
+  bool changed = false;
+  const float left = ImGui::GetCursorPosX();
+  const float right = ImGui::GetWindowContentRegionMax().x;
+  bool first = true;
+  for (const auto& code : app.vocabulary().set(set).codes) {
+    const bool selected = values.count(code.code) != 0;
+    const auto label = (selected ? "✓ " : "") + code.label(app.lang());
+    const float width = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2;
+    if (!first) {
+      ImGui::SameLine();
+      if (ImGui::GetCursorPosX() + width > right) {
+        ImGui::NewLine();
+        ImGui::SetCursorPosX(left);
+      }
+    }
+    first = false;
+    if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
+    if (ImGui::Button((label + "##" + name + code.code).c_str())) {
+      if (selected) {
+        values.erase(code.code);
+      } else {
+        values.insert(code.code);
+      }
+      changed = true;
+    }
+    if (selected) ImGui::PopStyleColor();
+    probe(name + ":" + code.code);
+  }
+  return changed;
+}
+
+bool place_combo(AppState& app, const std::string& name, std::string& lieu_id, const std::string& none_label) {
+  bool changed = false;
+  auto preview = app.place_label(lieu_id);
+  if (preview.empty()) preview = lieu_id.empty() ? none_label : lieu_id;
+  ImGui::SetNextItemWidth(field_width());
+  if (ImGui::BeginCombo(hidden_id(name).c_str(), preview.c_str())) {
+    if (ImGui::Selectable(none_label.c_str(), lieu_id.empty())) {
+      lieu_id.clear();
+      changed = true;
+    }
+    for (std::size_t i = 0; i < app.places().size(); ++i) {
+      const auto& place = app.places()[i];
+      if (ImGui::Selectable((place.label + "##" + place.id).c_str(), place.id == lieu_id)) {
+        lieu_id = place.id;
+        changed = true;
+      }
+      probe(name + ":" + std::to_string(i));
+    }
+    ImGui::EndCombo();
+  }
+  probe(name);
+  return changed;
+}
+
+bool primary_button(const std::string& label, const std::string& name) {
+  ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.13f, 0.36f, 0.72f, 1.0f));
+  ImGui::PushStyleColor(ImGuiCol_ButtonHovered, ImVec4(0.18f, 0.44f, 0.82f, 1.0f));
+  ImGui::PushStyleColor(ImGuiCol_ButtonActive, ImVec4(0.10f, 0.28f, 0.60f, 1.0f));
+  ImGui::PushStyleColor(ImGuiCol_Text, ImVec4(1, 1, 1, 1));
+  const bool pressed = ImGui::Button((label + "##" + name).c_str());
+  ImGui::PopStyleColor(4);
+  probe(name);
+  return pressed;
+}
+
+bool secondary_button(const std::string& label, const std::string& name) {
+  const bool pressed = ImGui::Button((label + "##" + name).c_str());
+  probe(name);
+  return pressed;
+}
+
+}  // namespace relais::app::ui
