@@ -20,6 +20,11 @@ std::string text_of(const json& object, const char* key) {
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
+bool is_live(const json& record) {
+  const auto it = record.find("deleted_at");
+  return it == record.end() || it->is_null();
+}
+
 // The fields of `stored` the new form no longer has, set to null so that update() removes them.
 json with_removed_fields(json fields, const json& stored) {
   for (const auto& [key, value] : stored.items()) {
@@ -312,7 +317,7 @@ std::vector<LotDevice> AppState::devices_of_open_lot() const {
 bool AppState::edit_record(const std::string& id, std::string& view) {
   const auto kind = store_->kind_of_id(id);
   const auto record = store_->get(id);
-  if (!kind || !record || !(*record)["deleted_at"].is_null()) return false;
+  if (!kind || !record || !is_live(*record)) return false;
   switch (*kind) {
     case RecordKind::session: {
       auto form = SessionForm::from_record(*record);
@@ -417,7 +422,7 @@ void AppState::restore_drafts() {
   // The open lot and device must still exist (the draft may be older than a delete).
   const auto live = [this](const std::string& id) {
     const auto record = id.empty() ? std::nullopt : store_->get(id);
-    return record && (*record)["deleted_at"].is_null();
+    return record && is_live(*record);
   };
   open_lot_id = live(text_of(drafts, "open_lot_id")) ? text_of(drafts, "open_lot_id") : "";
   open_device_id = !open_lot_id.empty() && live(text_of(drafts, "open_device_id")) ? text_of(drafts, "open_device_id") : "";

@@ -87,7 +87,7 @@ void AppUi::frame() {
   if (view_ == "setup") {
     view_setup();
   } else {
-    const float nav_width = std::max(190.0f * scale(), io.DisplaySize.x * 0.17f);
+    const float nav_width = std::max(215.0f * scale(), io.DisplaySize.x * 0.17f);
     navigation(nav_width);
     ImGui::SameLine();
     ImGui::BeginChild("##view", ImVec2(0, 0), false);

@@ -132,6 +132,14 @@ void TestDriver::before_frame(ImGuiIO& io, AppState& app, AppUi& ui) {
     case Kind::move: {
       const auto rect = ui::find_probe(step.target);
       if (!rect) return fail(step, "no widget " + step.target + " on screen");
+      if (!rect->visible && scrolled_for_ != next_) {
+        // Scroll it into view first, then come back to this step.
+        ui::scroll_to_probe(step.target);
+        scrolled_for_ = next_;
+        --next_;
+        wait_frames_ = 2;
+        break;
+      }
       mouse_ = ImVec2((rect->min.x + rect->max.x) / 2, (rect->min.y + rect->max.y) / 2);
       io.MousePos = mouse_;
       break;

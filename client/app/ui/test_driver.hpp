@@ -53,6 +53,7 @@ class TestDriver {
   std::vector<Step> steps_;
   std::size_t next_ = 0;
   int wait_frames_ = 0;
+  std::size_t scrolled_for_ = 0;  // the step that already scrolled its widget into view
   ImVec2 mouse_{-1, -1};
   bool mouse_down_ = false;
   int key_down_ = -1;

@@ -119,11 +119,15 @@ void AppUi::view_history() {
   if (ImGui::BeginTable("##history", 6, flags, ImVec2(0, 0))) {
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn(app_.text("app.history.col.date").c_str(), ImGuiTableColumnFlags_WidthFixed, 95 * scale());
-    ImGui::TableSetupColumn(app_.text("app.history.col.type").c_str(), ImGuiTableColumnFlags_WidthStretch, 1.1f);
+    ImGui::TableSetupColumn(app_.text("app.history.col.type").c_str(), ImGuiTableColumnFlags_WidthStretch, 0.8f);
     ImGui::TableSetupColumn(app_.text("app.history.col.summary").c_str(), ImGuiTableColumnFlags_WidthStretch, 2.4f);
     ImGui::TableSetupColumn(app_.text("app.history.col.place").c_str(), ImGuiTableColumnFlags_WidthStretch, 1.3f);
     ImGui::TableSetupColumn(app_.text("app.history.col.sync").c_str(), ImGuiTableColumnFlags_WidthFixed, 100 * scale());
-    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, 120 * scale());
+    const auto edit_label = app_.text("app.history.edit");
+    const auto delete_label = app_.text("app.history.delete");
+    const float actions_width = ImGui::CalcTextSize(edit_label.c_str()).x + ImGui::CalcTextSize(delete_label.c_str()).x +
+                                ImGui::GetStyle().FramePadding.x * 4 + ImGui::GetStyle().ItemSpacing.x;
+    ImGui::TableSetupColumn("", ImGuiTableColumnFlags_WidthFixed, actions_width);
     ImGui::TableHeadersRow();
     const bool current = snapshot.filter == filter;
     ImGuiListClipper clipper;
@@ -149,7 +153,7 @@ void AppUi::view_history() {
         if (row->kind == RecordKind::lot) {
           ImGui::TextUnformatted(app_.text("app.history.collecte").c_str());
         } else {
-          ImGui::TextUnformatted(app_.label("type", row->type).c_str());
+          ImGui::TextUnformatted(app_.text("app.history.type." + row->type).c_str());
         }
         ImGui::TableNextColumn();
         std::string summary;
@@ -184,13 +188,13 @@ void AppUi::view_history() {
                              app_.text(enrolled ? "app.history.state.pending" : "app.history.state.local").c_str());
         }
         ImGui::TableNextColumn();
-        if (ImGui::SmallButton((app_.text("app.history.edit") + "##e" + row->id).c_str())) {
+        if (ImGui::SmallButton((edit_label + "##e" + row->id).c_str())) {
           std::string view;
           if (app_.edit_record(row->id, view)) set_view(view);
         }
         ui::probe("history:edit:" + std::to_string(index));
         ImGui::SameLine();
-        if (ImGui::SmallButton((app_.text("app.history.delete") + "##d" + row->id).c_str())) {
+        if (ImGui::SmallButton((delete_label + "##d" + row->id).c_str())) {
           pending_delete_id_ = row->id;
           pending_delete_label_ = (date ? format_date_french(*date) : row->date) + " · " + summary;
           delete_error_.clear();

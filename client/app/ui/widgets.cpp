@@ -14,6 +14,7 @@ namespace relais::app::ui {
 namespace {
 
 std::map<std::string, ProbeRect> probes;
+std::string scroll_target;
 
 float scale() { return ImGui::GetFontSize() / 16.0f; }
 
@@ -23,7 +24,15 @@ std::string hidden_id(const std::string& name) { return "##" + name; }
 
 void begin_probes() { probes.clear(); }
 
-void probe(const std::string& name) { probes[name] = ProbeRect{ImGui::GetItemRectMin(), ImGui::GetItemRectMax()}; }
+void probe(const std::string& name) {
+  probes[name] = ProbeRect{ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), ImGui::IsItemVisible()};
+  if (name == scroll_target) {
+    ImGui::SetScrollHereY(0.5f);
+    scroll_target.clear();
+  }
+}
+
+void scroll_to_probe(const std::string& name) { scroll_target = name; }
 
 std::optional<ProbeRect> find_probe(const std::string& name) {
   const auto it = probes.find(name);
@@ -92,9 +101,14 @@ bool multiline_field(const std::string& name, std::string& value, float lines) {
 }
 
 bool int_field(const std::string& name, int& value, int min, int max, float width) {
-  ImGui::SetNextItemWidth(width > 0 ? width : 130.0f * scale());
+  const float total_width = width > 0 ? width : 130.0f * scale();
+  ImGui::SetNextItemWidth(total_width);
   bool changed = ImGui::InputInt(hidden_id(name).c_str(), &value, 1, 10);
   probe(name);
+  // The item is the group of the number and its -/+ buttons: point the probe at the number.
+  auto& rect = probes[name];
+  const float buttons = 2 * (ImGui::GetFrameHeight() + ImGui::GetStyle().ItemInnerSpacing.x);
+  rect.max.x = rect.min.x + std::max(8.0f, total_width - buttons);
   if (changed) value = std::clamp(value, min, max);
   return changed;
 }

@@ -21,7 +21,10 @@ namespace relais::app::ui {
 struct ProbeRect {
   ImVec2 min;
   ImVec2 max;
+  bool visible = true;  // false when scrolled out of its window
 };
+// Scrolls the named widget into view the next time it is drawn (as a user would scroll to it).
+void scroll_to_probe(const std::string& name);
 void begin_probes();
 void probe(const std::string& name);  // the last item
 std::optional<ProbeRect> find_probe(const std::string& name);

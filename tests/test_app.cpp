@@ -1,0 +1,325 @@
+// The desktop app: its forms model in-process, and its real window driven by a script under
+// Xvfb (typing into fields, clicking Save), checked against what landed in the store.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "model/app_state.hpp"
+#include "model/forms.hpp"
+#include "relais/vocabulary.hpp"
+#include "support.hpp"
+
+using nlohmann::json;
+using namespace relais;
+using relais::test::TempDir;
+
+namespace {
+
+constexpr const char* kPlaceId = "0193a5c0-0000-7000-8000-00000000a001";
+
+// A store as after the first-run screen: the advisor's name and usual place are set.
+void prepare_store(const std::filesystem::path& path) {
+  auto store = test::open_store(path);
+  Problems problems;
+  auto checked = check_record(RecordKind::place,
+                              {{"id", kPlaceId}, {"nom", "Médiathèque Jean-Macé"}, {"commune", "Villeurbanne"},
+                               {"code_postal", "69100"}},
+                              test::context());
+  REQUIRE(checked.ok());
+  REQUIRE(store->add(std::move(checked.record)).ok());
+  store->set_meta(app::setting::setup_done, "offline");
+  store->set_meta(app::setting::advisor_prenom, "Samia");
+  store->set_meta(app::setting::advisor_nom, "Benali");
+  store->set_meta(app::setting::lieu_id, kPlaceId);
+}
+
+app::AppState::Options state_options(const std::filesystem::path& path) {
+  app::AppState::Options options;
+  options.store_path = path;
+  options.today = test::kToday;
+  options.background_sync = false;
+  return options;
+}
+
+std::vector<json> sessions_in(const std::filesystem::path& path) {
+  auto store = test::open_store(path);
+  ListQuery query;
+  query.kinds = {RecordKind::session};
+  return store->list(query);
+}
+
+// Runs the real app on `script` under Xvfb.
+test::ProcessResult run_ui(const TempDir& dir, const std::string& script, const std::string& size = "1366x768") {
+  const auto script_path = dir / "script.txt";
+  test::write_file(script_path, script);
+  return test::run_process({"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH, "--db",
+                            (dir / "relais.db").string(), "--script", script_path.string(), "--today", "2026-11-22",
+                            "--no-sync", "--size", size},
+                           {},
+                           // The GL driver keeps a few allocations for the process's lifetime.
+                           {"ASAN_OPTIONS=detect_leaks=0"});
+}
+
+}  // namespace
+
+TEST_CASE("session form: the record it makes", "[app][forms]") {
+  app::SessionForm form;
+  form.date = "16/11/2026";
+  form.duree = 45;
+  form.lieu_id = kPlaceId;
+  form.thematiques = {"email", "logement"};  // an administrative theme without its parent
+  form.precisions_demarche = "bail";
+  form.tags = " rdv, suivi ,, rdv";
+  const auto record = form.to_record_json(test::vocabulary());
+  CHECK(record["date"] == "2026-11-16");
+  CHECK(record["thematiques"] == json::array({"email"}));  // no hidden administrative theme left
+  CHECK_FALSE(record.contains("precisions_demarche"));
+  CHECK(record["tags"] == json::array({"rdv", "suivi"}));
+  CHECK(record["beneficiaire"]["genre"] == "non_communique");
+  CHECK(test::check(RecordKind::session, record).empty());
+
+  form.thematiques.insert("aide_aux_demarches_administratives");
+  const auto with_admin = form.to_record_json(test::vocabulary());
+  CHECK(with_admin["thematiques"] == json::array({"email", "aide_aux_demarches_administratives", "logement"}));
+  CHECK(with_admin["precisions_demarche"] == "bail");
+
+  form.notes = "quelque chose";
+  form.prepare_next();
+  CHECK(form.date == "16/11/2026");
+  CHECK(form.duree == 45);
+  CHECK(form.lieu_id == kPlaceId);
+  CHECK(form.thematiques.empty());
+  CHECK(form.notes.empty());
+}
+
+TEST_CASE("workshop form: what is left for non communiqué", "[app][forms]") {
+  app::SessionForm form;
+  form.type = "collectif";
+  form.total = 8;
+  form.counts["genre"]["feminin"] = 5;
+  form.counts["genre"]["masculin"] = 2;
+  CHECK(form.non_communique("genre") == 1);
+  CHECK(form.non_communique("tranche_age") == 8);
+  form.counts["genre"]["masculin"] = 9;
+  CHECK(form.non_communique("genre") == 0);
+  const auto record = form.to_record_json(test::vocabulary());
+  CHECK(record["participants"]["genre"] == json{{"feminin", 5}, {"masculin", 9}});
+  CHECK(test::has_problem(test::check(RecordKind::session, record), "participants.genre", "counts_exceed_total"));
+}
+
+TEST_CASE("forms: dates and weights as people type them", "[app][forms]") {
+  CHECK(app::date_for_store("22/11/2026") == "2026-11-22");
+  CHECK(app::date_for_store(" 3/2/26 ") == "2026-02-03");
+  CHECK(app::date_for_store("2026-11-22") == "2026-11-22");
+  CHECK(app::date_for_store("demain") == "demain");
+  CHECK(app::parse_decimal("1,6") == Approx(1.6));
+  CHECK(app::parse_decimal(" 0.8 ") == Approx(0.8));
+  CHECK_FALSE(app::parse_decimal("1,6 kg"));
+  CHECK_FALSE(app::parse_decimal(""));
+}
+
+TEST_CASE("app state: a bad form saves nothing, a good one is stored and the form resets", "[app][state]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  CHECK(state.individual.lieu_id == kPlaceId);
+  CHECK(state.individual.date == "22/11/2026");
+
+  CHECK_FALSE(state.save_session(state.individual, state.individual_messages));
+  CHECK_FALSE(state.individual_messages.take("duree").empty());
+  CHECK_FALSE(state.individual_messages.take("thematiques").empty());
+  CHECK(state.store().count(RecordKind::session) == 0);
+
+  state.individual.duree = 30;
+  state.individual.thematiques = {"email"};
+  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  CHECK(state.individual_messages.empty());
+  CHECK(state.store().count(RecordKind::session) == 1);
+  CHECK(state.individual.duree == 30);
+  CHECK(state.individual.thematiques.empty());
+}
+
+TEST_CASE("app state: editing a session removes the fields cleared in the form", "[app][state]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  state.individual.duree = 30;
+  state.individual.thematiques = {"email"};
+  state.individual.notes = "première visite";
+  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  const auto id = sessions_in(dir / "relais.db").front()["id"].get<std::string>();
+
+  std::string view;
+  REQUIRE(state.edit_record(id, view));
+  CHECK(view == "session");
+  CHECK(state.individual.notes == "première visite");
+  state.individual.notes.clear();
+  state.individual.duree = 60;
+  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  const auto stored = state.store().get(id);
+  REQUIRE(stored);
+  CHECK((*stored)["duree"] == 60);
+  CHECK_FALSE(stored->contains("notes"));
+  CHECK(state.store().count(RecordKind::session) == 1);
+}
+
+TEST_CASE("app state: the form in progress survives a closed app", "[app][state]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  {
+    app::AppState state(test::assets(), state_options(dir / "relais.db"));
+    state.individual.duree = 90;
+    state.individual.thematiques = {"sante", "email"};
+    state.individual.notes = "à reprendre";
+    state.workshop.titre_atelier = "Premiers pas";
+    state.save_drafts_if_changed();
+    // No save: the app is closed (or crashes) here.
+  }
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  CHECK(state.individual.duree == 90);
+  CHECK(state.individual.thematiques == std::set<std::string>{"email", "sante"});
+  CHECK(state.individual.notes == "à reprendre");
+  CHECK(state.workshop.titre_atelier == "Premiers pas");
+  CHECK(state.store().count(RecordKind::session) == 0);
+
+  // A damaged draft file is ignored, never fatal.
+  test::write_file(state.drafts_path(), "{not json");
+  app::AppState again(test::assets(), state_options(dir / "relais.db"));
+  CHECK(again.individual.notes.empty());
+}
+
+TEST_CASE("app state: equipment refuses a handover before an erasure", "[app][state]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  state.lot.type_donateur = "entreprise";
+  REQUIRE(state.save_lot());
+  state.device.type = "ordinateur_portable";
+  state.device.numero_serie = "PF-0XK2L9";
+  REQUIRE(state.save_device());
+  const auto devices = state.devices_of_open_lot();
+  REQUIRE(devices.size() == 1);
+  CHECK(state.open_device_id == devices.front().id);
+
+  state.event.type = "remis";
+  state.event.code_beneficiaire = "B-2026-017";
+  CHECK_FALSE(state.save_event());
+  CHECK_FALSE(state.event_messages.empty());
+  CHECK(state.store().count(RecordKind::device_event) == 0);
+
+  state.event.type = "efface";
+  state.event.outil = "nwipe 0.34";
+  REQUIRE(state.save_event());
+  state.event.type = "remis";
+  state.event.code_beneficiaire = "B-2026-017";
+  REQUIRE(state.save_event());
+  CHECK(state.store().count(RecordKind::device_event) == 2);
+}
+
+// [SECTION] The real window, driven by a script ------------------------------------------------------
+
+TEST_CASE("UI: an advisor records a session by clicking and typing", "[app][ui]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  const auto result = run_ui(dir, R"(
+view session
+click field:duree:45
+click field:thematiques:email
+click field:thematiques:aide_aux_demarches_administratives
+click field:thematiques_administratives:logement
+type field:precisions_demarche demande de logement social
+click field:genre:feminin
+type field:notes Création d’une adresse électronique
+click button:save
+expect-messages session 0
+# the next person: date, place and duration are kept; Ctrl+S saves from the keyboard
+click field:thematiques:sante
+key ctrl+s
+expect-messages session 0
+quit
+)");
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  auto sessions = sessions_in(dir / "relais.db");
+  REQUIRE(sessions.size() == 2);
+  const bool first_is_0 = sessions[0].value("thematiques", json::array()).size() == 3;
+  auto first = first_is_0 ? sessions[0] : sessions[1];
+  auto second = first_is_0 ? sessions[1] : sessions[0];
+  CHECK(first["date"] == "2026-11-22");
+  CHECK(first["duree"] == 45);
+  CHECK(first["lieu_id"] == kPlaceId);
+  CHECK(first["thematiques"] == json::array({"email", "aide_aux_demarches_administratives", "logement"}));
+  CHECK(first["precisions_demarche"] == "demande de logement social");
+  CHECK(first["beneficiaire"]["genre"] == "feminin");
+  CHECK(first["notes"] == "Création d’une adresse électronique");
+  CHECK(second["duree"] == 45);
+  CHECK(second["lieu_id"] == kPlaceId);
+  CHECK(second["thematiques"] == json::array({"sante"}));
+  CHECK(second["beneficiaire"]["genre"] == "non_communique");
+  CHECK_FALSE(second.contains("notes"));
+}
+
+TEST_CASE("UI: a bad form shows its messages and saves nothing", "[app][ui]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  const auto result = run_ui(dir, R"(
+view session
+type field:date 31/02/2026
+type field:notes Rappeler au 06 12 34 56 78
+click button:save
+expect-messages session 4
+expect-widget button:save
+screenshot )" + (dir / "errors.png").string() + R"(
+quit
+)", "1024x600");
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);  // 4 messages: date, duration, themes, phone number in the notes
+  CHECK(sessions_in(dir / "relais.db").empty());
+  CHECK(std::filesystem::file_size(dir / "errors.png") > 1000);
+}
+
+TEST_CASE("UI: a workshop with its participant counts", "[app][ui]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  const auto result = run_ui(dir, R"(
+view workshop
+click field:duree:120
+type field:titre_atelier Premiers pas sur la tablette
+click field:niveau:debutant
+click field:thematiques:prendre_en_main_du_materiel
+type field:total 8
+key tab
+type field:participants.genre.feminin 5
+key tab
+click button:save
+expect-messages workshop 0
+quit
+)");
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  auto sessions = sessions_in(dir / "relais.db");
+  REQUIRE(sessions.size() == 1);
+  auto& workshop = sessions.front();
+  CHECK(workshop["type"] == "collectif");
+  CHECK(workshop["titre_atelier"] == "Premiers pas sur la tablette");
+  CHECK(workshop["participants"]["total"] == 8);
+  CHECK(workshop["participants"]["genre"]["feminin"] == 5);
+  CHECK(workshop["participants"]["genre"]["non_communique"] == 3);
+}
+
+TEST_CASE("UI: every screen renders to a PNG at netbook size", "[app][ui]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  for (const std::string view : {"session", "workshop", "equipment", "history", "sync", "settings", "setup"}) {
+    for (const std::string lang : {"fr", "en"}) {
+      const auto png = dir / (view + "-" + lang + ".png");
+      const auto result = test::run_process({"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH, "--db",
+                                             (dir / "relais.db").string(), "--screenshot", png.string(), "--view", view,
+                                             "--lang", lang, "--size", "1024x600"},
+                                            {}, {"ASAN_OPTIONS=detect_leaks=0"});
+      INFO(view << " " << lang << ": " << result.err);
+      REQUIRE(result.exit_code == 0);
+      CHECK(std::filesystem::file_size(png) > 1000);
+    }
+  }
+}
