@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds the release, and shows Relais at work on a
-# demo: a local relais-server (its own store, on a loopback port) with a demo structure, an
-# administrator whose device publishes the places, and an advisor's device that pulls them,
-# records help sessions and a collected laptop offline, lists them, exports the sessions as a
-# CSV file that Excel opens by double-click, and syncs.
+# The main job: installs what is missing, builds the release, and opens the Relais desktop app
+# on a ready demo: a local relais-server (its own store, on a loopback port) with a demo
+# structure, an administrator whose device publishes the places, and an advisor's device (the
+# app's store) enrolled to it, which pulls them, holds a few help sessions and a collected
+# laptop, and syncs in the background while the app is open. Without a display, the app's
+# screens are written to PNG files instead (under Xvfb).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,6 +53,9 @@ if $first_run; then
   "$cli" --db "$db" sync --server "$url"
   "$cli" --db "$db" session add --json scripts/demo/sessions.json >/dev/null
   "$cli" --db "$db" equipment add --json scripts/demo/equipment.json >/dev/null
+  # What the app's first-run screen would ask: the advisor's usual place (the first demo place).
+  place=$("$cli" --db "$db" list --kind place --format json | sed -n 's/.*"id": "\([0-9a-f-]*\)".*/\1/p' | head -n 1)
+  sqlite3 "$db" "INSERT OR REPLACE INTO meta (key, value) VALUES ('app_lieu_id', '$place'), ('app_setup_done', 'server')"
   echo "Demo stores created in $demo"
 fi
 
@@ -68,4 +72,17 @@ echo "== Synchronisation =="
 "$cli" --db "$db" sync --server "$url"
 "$cli" --db "$db" status
 echo
-echo "Try it: $cli --db $db --help"
+echo "Try the CLI too: $cli --db $db --help"
+
+# The desktop app on the demo store, syncing with the local server while it is open.
+app=build/release/bin/relais
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
+  echo "Opening the app: $app --db $db (close its window to stop the demo server)"
+  "$app" --db "$db"
+else
+  echo "No display: writing the app's screens to $demo/*.png (under Xvfb)"
+  for view in session workshop equipment history sync settings; do
+    xvfb-run -a -s "-screen 0 1366x768x24" "$app" --db "$db" --screenshot "$demo/$view.png" --view "$view" --size 1366x768
+  done
+  ls "$demo"/*.png
+fi

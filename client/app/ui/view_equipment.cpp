@@ -1,6 +1,8 @@
 // Collecte de matériel: open a lot, add its devices one after another, record their events.
 #include <imgui.h>
 
+#include <algorithm>
+
 #include "app_ui.hpp"
 #include "relais/dates.hpp"
 #include "relais/records.hpp"
@@ -48,7 +50,8 @@ void AppUi::view_equipment() {
   ui::messages_for(messages, "notes");
   ImGui::Dummy(ImVec2(200 * scale() - ImGui::GetStyle().ItemSpacing.x, 0));
   ImGui::SameLine();
-  if (ui::primary_button(app_.text(lot_open ? "app.equipment.save_lot" : "app.equipment.open_lot"), "button:save-lot")) {
+  if (ui::primary_button(app_.text(lot_open ? "app.equipment.save_lot" : "app.equipment.open_lot"), "button:save-lot") ||
+      (save_requested_ && !lot_open)) {
     app_.save_lot();
   }
   if (lot_open) {
@@ -98,7 +101,7 @@ void AppUi::view_equipment() {
     if (const auto* code = app_.vocabulary().set("type_appareil").find(device.type);
         code != nullptr && code->extra.contains("default_weight_kg")) {
       auto text = code->extra["default_weight_kg"].dump();
-      for (auto& c : text) c = c == '.' ? ',' : c;
+      if (app_.lang() == Lang::fr) std::replace(text.begin(), text.end(), '.', ',');
       default_weight = app_.text("app.hint.default_weight", {{"weight", text}});
     }
     ui::text_field("field:poids_kg", device.poids_kg, default_weight, 220 * scale());

@@ -53,7 +53,14 @@ void row_label(const std::string& label, bool required) {
     ImGui::SameLine(0, 2);
     ImGui::TextColored(error_colour(), "*");
   }
-  ImGui::SameLine(200.0f * scale());
+  const float column = 200.0f * scale();
+  if (ImGui::GetItemRectMax().x - ImGui::GetWindowPos().x + ImGui::GetStyle().ItemSpacing.x > column) {
+    // Too long for the label column (a long label, English, a big text size): the widget goes
+    // under it, still aligned with the others.
+    ImGui::SetCursorPosX(column);
+  } else {
+    ImGui::SameLine(column);
+  }
 }
 
 float field_width() {
@@ -149,7 +156,10 @@ bool code_radio(AppState& app, const std::string& name, const char* set, std::st
     const float width = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2;
     if (!first) {
       ImGui::SameLine();
-      if (ImGui::GetCursorPosX() + width > right) ImGui::NewLine(), ImGui::SetCursorPosX(200.0f * scale());
+      if (ImGui::GetCursorPosX() + width > right) {
+        ImGui::NewLine();
+        ImGui::SetCursorPosX(200.0f * scale());
+      }
     }
     first = false;
     const bool selected = value == code.code;
