@@ -10,7 +10,7 @@ packages=(
   libimgui-dev libglfw3-dev libstb-dev
   catch2 libcpp-httplib-dev libxlsxwriter-dev
   libssl-dev zlib1g-dev
-  fonts-dejavu-core xvfb xauth
+  fonts-dejavu-core xvfb xauth libgl1-mesa-dri
 )
 
 missing=()
