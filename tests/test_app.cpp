@@ -7,7 +7,9 @@
 #include "model/app_state.hpp"
 #include "model/forms.hpp"
 #include "relais/vocabulary.hpp"
+#include "server_process.hpp"
 #include "support.hpp"
+#include "relais/sync_engine.hpp"
 
 using nlohmann::json;
 using namespace relais;
@@ -49,15 +51,16 @@ std::vector<json> sessions_in(const std::filesystem::path& path) {
 }
 
 // Runs the real app on `script` under Xvfb.
-test::ProcessResult run_ui(const TempDir& dir, const std::string& script, const std::string& size = "1366x768") {
+test::ProcessResult run_ui(const TempDir& dir, const std::string& script, const std::string& size = "1366x768",
+                           bool sync = false) {
   const auto script_path = dir / "script.txt";
   test::write_file(script_path, script);
-  return test::run_process({"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH, "--db",
-                            (dir / "relais.db").string(), "--script", script_path.string(), "--today", "2026-11-22",
-                            "--no-sync", "--size", size},
-                           {},
-                           // The GL driver keeps a few allocations for the process's lifetime.
-                           {"ASAN_OPTIONS=detect_leaks=0"});
+  std::vector<std::string> argv{"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH,
+                                "--db", (dir / "relais.db").string(), "--script", script_path.string(),
+                                "--today", "2026-11-22", "--size", size};
+  if (!sync) argv.push_back("--no-sync");
+  // The GL driver keeps a few allocations for the process's lifetime.
+  return test::run_process(argv, {}, {"ASAN_OPTIONS=detect_leaks=0"});
 }
 
 }  // namespace
@@ -322,4 +325,37 @@ TEST_CASE("UI: every screen renders to a PNG at netbook size", "[app][ui]") {
       CHECK(std::filesystem::file_size(png) > 1000);
     }
   }
+}
+
+TEST_CASE("UI: enrolling with a one-time code, then sessions sync in the background", "[app][ui][sync]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  {
+    app::AppState state(test::assets(), state_options(dir / "relais.db"));
+    state.individual.duree = 30;
+    state.individual.thematiques = {"email"};
+    REQUIRE(state.save_session(state.individual, state.individual_messages));
+  }
+  const auto server_db = dir / "server.db";
+  const auto structure = test::server_admin(RELAIS_SERVER_PATH, server_db, {"add-structure", "--name", "Médiathèque"});
+  const auto user = test::server_admin(RELAIS_SERVER_PATH, server_db,
+                                       {"add-user", "--structure", structure, "--role", "mediateur", "--name", "Benali"});
+  const auto code = test::server_admin(RELAIS_SERVER_PATH, server_db, {"enroll-code", "--user", user});
+  test::ServerProcess server(RELAIS_SERVER_PATH, server_db);
+
+  const auto result = run_ui(dir, "view sync\n"
+                                  "type field:server_url " + server.url() + "\n"
+                                  "type field:enroll_code " + code + "\n"
+                                  "click button:enroll\n"
+                                  "wait 400\n"
+                                  "quit\n",
+                             "1366x768", true);
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  auto store = test::open_store(dir / "relais.db");
+  CHECK(store->meta(sync_meta::server_url) == server.url());
+  CHECK_FALSE(store->meta(sync_meta::token).value_or("").empty());
+  // The background sync started by the enrollment sent the session.
+  CHECK(store->pending_count() <= 1);  // the place is refused (advisors cannot publish places)
+  CHECK(store->meta(sync_meta::last_success).value_or("") != "");
 }
