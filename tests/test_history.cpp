@@ -171,6 +171,20 @@ TEST_CASE("history: the same day orders by creation time, newest first, then id;
   CHECK(paged == ids_of(all));
   CHECK(relais::history_page(db, {}, 125, 7).empty());
   CHECK(relais::history_page(db, {}, 0, 0).empty());
+
+  // The id list gives the same order, whether SQLite walks the date index (no filter) or sorts
+  // (a filter); rows by id come in the order asked, an unknown id skipped.
+  CHECK(relais::history_ids(db, {}) == ids_of(all));
+  HistoryFilter individual;
+  individual.type = "individuel";
+  CHECK(relais::history_ids(db, individual) == all_ids(db, individual));
+  CHECK(relais::history_ids(db, individual).size() == 120);
+  const std::vector<std::string> asked{all[9].id, "0193a5c0-0000-7000-8000-000000000000", all[3].id, all[120].id};
+  const auto rows = relais::history_rows(db, asked);
+  CHECK(ids_of(rows) == std::vector<std::string>{all[9].id, all[3].id, all[120].id});
+  CHECK(rows[1].kind == RecordKind::lot);  // the lots are the newest of 2026-11-20
+  CHECK(rows[2].kind == RecordKind::session);
+  CHECK(relais::history_rows(db, {}).empty());
 }
 
 TEST_CASE("history: the period's bounds are inclusive", "[history]") {
