@@ -113,8 +113,9 @@ class HistoryReader {
   HistoryReader(const HistoryReader&) = delete;
   HistoryReader& operator=(const HistoryReader&) = delete;
 
-  // Wants rows [first, first + count) of `filter`'s list. Returns at once. A new filter counts
-  // again and starts a fresh cache; the same filter only loads the pages missing for the window.
+  // Wants rows [first, first + count) of `filter`'s list (at most kPageSize * kMaxPages rows).
+  // Returns at once. A new filter lists the ids again and starts a fresh cache; the same filter
+  // only loads the pages missing for the window, and nothing when the window has not changed.
   void request(const HistoryFilter& filter, std::int64_t first, std::int64_t count);
   // The store changed (a record saved, deleted or synced): runs the latest request again.
   void refresh();
