@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -751,6 +752,62 @@ TEST_CASE("A record that breaks the rules is rejected with its problems and the 
   CHECK(push_ok(api, device, {change("session", good, {{"_deleted", true}}, 300, device.device_id)})[0]["status"] ==
         "applied");
   CHECK(pull_all(api, world.reader).records.at(good)["deleted"] == true);
+}
+
+// [SECTION] Vocabulary updates ---------------------------------------------------------------------
+
+TEST_CASE("A published vocabulary update reaches every device once and validates pushes at once", "[server]") {
+  OneAdvisor world;
+  auto& api = world.api;
+  const auto write = [&](const std::string& name, const json& content) {
+    const auto path = world.dir / name;
+    std::ofstream(path) << content.dump();
+    return path.string();
+  };
+  json update = {{"version", 1},
+                 {"sets",
+                  {{"thematiques",
+                    {{"codes", {{{"code", "objets_connectes"}, {"fr", "Objets connectés"},
+                                 {"en", "Connected devices"}}}}}}}}};
+  auto fields = session_fields();
+  fields["thematiques"] = {"objets_connectes"};
+  const auto id = relais::make_uuid_v7();
+  const auto before = push_ok(api, world.device, {change("session", id, fields, 100, world.device.device_id)});
+  CHECK(before[0]["status"] == "rejected");
+  CHECK(before[0]["problems"][0]["reason"] == "unknown_code");
+  const auto start = api.get("/api/v1/pull", world.reader.token);
+  REQUIRE(start.status == 200);
+  CHECK_FALSE(start.body.contains("vocabulary"));
+
+  // Refused whole, in one line naming the field: a set that does not exist, a file that is not JSON.
+  auto bad = update;
+  bad["sets"]["couleurs"] = {{"codes", json::array()}};
+  const auto refused = server_command(world.db, {"admin", "publish-vocabulary", write("bad.json", bad)});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err == "relais-server: vocabulary update: sets.couleurs: no such vocabulary set\n");
+  std::ofstream(world.dir / "broken.json") << "{\"version\": ";
+  CHECK(server_command(world.db, {"admin", "publish-vocabulary", (world.dir / "broken.json").string()}).exit_code == 2);
+  CHECK(server_command(world.db, {"admin", "publish-vocabulary"}).exit_code == 2);
+
+  CHECK(admin(world.db, {"publish-vocabulary", write("v1.json", update)}) == "published vocabulary version 1");
+  // The running server checks pushes with it at once.
+  CHECK(push_ok(api, world.device, {change("session", id, fields, 100, world.device.device_id)})[0]["status"] ==
+        "applied");
+  // Every device gets it once, beside the records; the same version cannot be published again.
+  const auto pulled = api.get("/api/v1/pull?cursor=" + start.body["cursor"].get<std::string>(), world.reader.token);
+  REQUIRE(pulled.status == 200);
+  CHECK(pulled.body["vocabulary"] == update);
+  CHECK(pulled.body["records"].size() == 1);
+  CHECK(api.get("/api/v1/pull", world.device.token).body["vocabulary"] == update);
+  const auto again = api.get("/api/v1/pull?cursor=" + pulled.body["cursor"].get<std::string>(), world.reader.token);
+  CHECK_FALSE(again.body.contains("vocabulary"));
+  const auto same = server_command(world.db, {"admin", "publish-vocabulary", write("v1-again.json", update)});
+  CHECK(same.exit_code == 2);
+  CHECK(same.err == "relais-server: vocabulary update: version 1 is not above the published version 1\n");
+  update["version"] = 2;
+  CHECK(admin(world.db, {"publish-vocabulary", write("v2.json", update)}) == "published vocabulary version 2");
+  const auto newer = api.get("/api/v1/pull?cursor=" + pulled.body["cursor"].get<std::string>(), world.reader.token);
+  CHECK(newer.body["vocabulary"]["version"] == 2);
 }
 
 // [SECTION] Bad requests -----------------------------------------------------------------------------

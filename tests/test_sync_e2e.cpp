@@ -11,6 +11,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -383,6 +384,36 @@ TEST_CASE("sync --server saves the server's address once a sync with it succeeds
   add_session(*laptop);
   sync_ok(*laptop);
   CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == 2);
+}
+
+TEST_CASE("a vocabulary update published on the server is used by the devices after their sync", "[sync][e2e]") {
+  Team team;
+  auto laptop = team.device("laptop", team.advisor, team.server->url());
+  auto input = relais::test::valid_individual_session_json();
+  input["thematiques"].push_back("objets_connectes");
+  const auto add_with_new_theme = [&](LocalStore& store) {
+    const relais::ValidationContext context{store.vocabulary(), relais::test::context().today};
+    auto checked = relais::check_record(RecordKind::session, input, context);
+    return checked.ok() && store.add(checked.record).ok();
+  };
+  CHECK_FALSE(add_with_new_theme(*laptop));
+
+  const auto file = team.dir / "vocabulary-update.json";
+  std::ofstream(file) << R"({"version": 1, "sets": {"thematiques": {"codes": [
+      {"code": "objets_connectes", "fr": "Objets connectés", "en": "Connected devices"}]}}})";
+  CHECK(server_admin(RELAIS_SERVER_PATH, team.server_db, {"publish-vocabulary", file.string()}) ==
+        "published vocabulary version 1");
+  sync_ok(*laptop);
+  CHECK(laptop->vocabulary().label("thematiques", "objets_connectes", relais::Lang::fr) ==
+        "Objets connectés");
+  REQUIRE(add_with_new_theme(*laptop));
+  // The server accepts the new code too, and another device gets both the code and the record.
+  sync_ok(*laptop);
+  auto phone = team.device("phone", team.advisor, team.server->url());
+  sync_ok(*phone);
+  CHECK(phone->vocabulary().update_version() == 1);
+  CHECK(sessions_of(*phone) == sessions_of(*laptop));
+  CHECK(sessions_of(*phone).size() == 1);
 }
 
 TEST_CASE("after network faults stop, one more sync leaves every record once with its latest content",

@@ -270,3 +270,79 @@ TEST_CASE("devices converge after random offline edits and syncs", "[sync]") {
   }
   for (auto& device : devices) CHECK(device->pending_count() == 0);
 }
+
+// [SECTION] Vocabulary updates --------------------------------------------------------------------
+
+namespace {
+
+// A new theme, and new labels for an existing one.
+json vocabulary_update(int version = 1) {
+  return {{"version", version},
+          {"sets",
+           {{"thematiques",
+             {{"codes",
+               {{{"code", "objets_connectes"}, {"fr", "Objets connectés"}, {"en", "Connected devices"}},
+                {{"code", "email"}, {"fr", "Courriel"}, {"en", "Email"}}}}}}}}};
+}
+
+std::string problem_of(const json& update) {
+  try {
+    (void)relais::test::context().vocabulary.with_update(update);
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a vocabulary update adds codes and labels, and a bad one is refused naming the field", "[sync]") {
+  const auto& base = relais::test::context().vocabulary;
+  const auto updated = base.with_update(vocabulary_update(3));
+  CHECK(updated.update_version() == 3);
+  CHECK(updated.contains("thematiques", "objets_connectes"));
+  CHECK(updated.label("thematiques", "objets_connectes", relais::Lang::en) == "Connected devices");
+  CHECK(updated.label("thematiques", "email", relais::Lang::fr) == "Courriel");
+  CHECK(updated.set("thematiques").codes.size() == base.set("thematiques").codes.size() + 1);
+  CHECK_FALSE(base.contains("thematiques", "objets_connectes"));
+
+  auto unknown_set = vocabulary_update();
+  unknown_set["sets"]["couleurs"] = {{"codes", json::array()}};
+  CHECK(problem_of(unknown_set) == "sets.couleurs: no such vocabulary set");
+  auto bad_code = vocabulary_update();
+  bad_code["sets"]["thematiques"]["codes"][0]["code"] = "Objets Connectés";
+  CHECK(problem_of(bad_code).rfind("sets.thematiques.codes[0].code: ", 0) == 0);
+  auto no_label = vocabulary_update();
+  no_label["sets"]["thematiques"]["codes"][1].erase("en");
+  CHECK(problem_of(no_label) == "sets.thematiques.codes[1].en: a non-empty text is required");
+  CHECK(problem_of(json{{"sets", json::object()}}) == "version: a whole number from 1 up is required");
+  CHECK(problem_of(json::array()) == "a vocabulary update must be a JSON object");
+}
+
+TEST_CASE("a pulled vocabulary update is kept in the store and used to check records", "[sync]") {
+  relais::test::TempDir dir;
+  auto input = relais::test::valid_individual_session_json();
+  input["thematiques"].push_back("objets_connectes");
+  {
+    auto store = relais::test::open_store(dir / "relais.db");
+    // Unknown before the update.
+    CHECK_FALSE(store->add(relais::check_record(RecordKind::session, input, relais::test::context()).record).ok());
+    const auto applied = store->apply_pulled({}, "cursor-1", vocabulary_update(2));
+    CHECK(applied.vocabulary_version == 2);
+    CHECK(store->vocabulary().contains("thematiques", "objets_connectes"));
+    // An update this build cannot use changes nothing, and the page is still applied.
+    auto unusable = vocabulary_update(3);
+    unusable["sets"]["couleurs"] = {{"codes", json::array()}};
+    CHECK(store->apply_pulled({}, "cursor-2", unusable).vocabulary_version == 0);
+    CHECK(store->meta("sync_pull_cursor") == "cursor-2");
+    CHECK(store->vocabulary().update_version() == 2);
+  }
+  // After a restart, and for input checked before the store is opened.
+  auto store = relais::test::open_store(dir / "relais.db");
+  CHECK(store->vocabulary().update_version() == 2);
+  const auto vocabulary = relais::vocabulary_with_update(relais::test::context().vocabulary, dir / "relais.db");
+  const auto checked = relais::check_record(RecordKind::session, input, {vocabulary, relais::test::context().today});
+  REQUIRE(checked.ok());
+  CHECK(store->add(checked.record).ok());
+  CHECK(relais::vocabulary_with_update(relais::test::context().vocabulary, dir / "missing.db").update_version() == 0);
+}

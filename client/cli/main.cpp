@@ -59,7 +59,14 @@ struct Context {
     return std::make_unique<LocalStore>(path, assets.vocabulary);
   }
 
-  ValidationContext validation() const { return ValidationContext{assets.vocabulary, today_local()}; }
+  // The assets' vocabulary with the update the store last pulled from the server, if any.
+  const Vocabulary& vocabulary() const {
+    if (!vocabulary_cache) vocabulary_cache = vocabulary_with_update(assets.vocabulary, store_path());
+    return *vocabulary_cache;
+  }
+  mutable std::optional<Vocabulary> vocabulary_cache;
+
+  ValidationContext validation() const { return ValidationContext{vocabulary(), today_local()}; }
 };
 
 int report_problems(const Context& context, const Problems& problems) {
@@ -153,7 +160,7 @@ int update_session(Context& context) {
 // [SECTION] Reading -----------------------------------------------------------------------------
 
 std::vector<std::string> table_row(const json& record, const Context& context) {
-  const auto& vocabulary = context.assets.vocabulary;
+  const auto& vocabulary = context.vocabulary();
   const auto text = [](const json& object, const char* key) {
     return object.contains(key) && object[key].is_string() ? object[key].get<std::string>() : std::string{};
   };
@@ -322,7 +329,7 @@ int export_sessions(Context& context) {
       csv.write_bom();
       csv.write_row(activity_export_header(false));
       store->for_each_session(from, to, [&](const ExportedSession& row) {
-        csv.write_row(activity_export_row(row, context.assets.vocabulary, false));
+        csv.write_row(activity_export_row(row, context.vocabulary(), false));
         ++rows;
       });
     } else {
@@ -388,7 +395,7 @@ int enroll_device(Context& context) {
   std::cout << context.text("cli.sync.enrolled",
                             {{"server", *server},
                              {"name", trim(text("prenom") + " " + text("nom"))},
-                             {"role", role.empty() ? role : context.assets.vocabulary.label("role", role, context.lang)}})
+                             {"role", role.empty() ? role : context.vocabulary().label("role", role, context.lang)}})
             << '\n';
   return kExitOk;
 }
@@ -530,7 +537,7 @@ int main(int argc, char** argv) {
       std::cout << assets->translator.text(lang, "cli.help") << '\n';
       return kExitOk;
     }
-    Context context{*assets, lang, args, args.option("db")};
+    Context context{*assets, lang, args, args.option("db"), std::nullopt};
     try {
       return run_command(context);
     } catch (const UsageError&) {

@@ -1,5 +1,7 @@
 #include "relais/vocabulary.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <stdexcept>
 
@@ -49,6 +51,78 @@ Vocabulary Vocabulary::from_json(const nlohmann::json& document) {
     vocabulary.sets_.emplace(name, std::move(set));
   }
   return vocabulary;
+}
+
+namespace {
+
+// A code is stored in every record that uses it: plain lower-case words, as in the assets.
+bool is_code(const std::string& text) {
+  if (text.empty() || text.size() > 60) return false;
+  for (const char ch : text) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_')) return false;
+  }
+  return true;
+}
+
+const std::string& required_text(const nlohmann::json& item, const char* key, const std::string& path) {
+  const auto it = item.find(key);
+  if (it == item.end() || !it->is_string() || it->get_ref<const std::string&>().empty()) {
+    throw std::invalid_argument(path + "." + key + ": a non-empty text is required");
+  }
+  return it->get_ref<const std::string&>();
+}
+
+}  // namespace
+
+Vocabulary Vocabulary::with_update(const nlohmann::json& update) const {
+  if (!update.is_object()) throw std::invalid_argument("a vocabulary update must be a JSON object");
+  const auto version = update.find("version");
+  if (version == update.end() || !version->is_number_integer() || version->get<std::int64_t>() < 1 ||
+      version->get<std::int64_t>() > 1'000'000'000) {
+    throw std::invalid_argument("version: a whole number from 1 up is required");
+  }
+  const auto sets = update.find("sets");
+  if (sets == update.end() || !sets->is_object()) throw std::invalid_argument("sets: an object of sets is required");
+
+  Vocabulary merged = *this;
+  merged.update_version_ = version->get<int>();
+  for (const auto& [name, body] : sets->items()) {
+    const std::string path = "sets." + name;
+    const auto target = merged.sets_.find(name);
+    if (target == merged.sets_.end()) throw std::invalid_argument(path + ": no such vocabulary set");
+    const auto codes = body.is_object() ? body.find("codes") : body.end();
+    if (!body.is_object() || codes == body.end() || !codes->is_array()) {
+      throw std::invalid_argument(path + ".codes: an array of codes is required");
+    }
+    std::vector<std::string> seen;
+    for (std::size_t index = 0; index < codes->size(); ++index) {
+      const auto& item = (*codes)[index];
+      const std::string item_path = path + ".codes[" + std::to_string(index) + "]";
+      if (!item.is_object()) throw std::invalid_argument(item_path + ": an object {code, fr, en} is required");
+      const auto& code = required_text(item, "code", item_path);
+      if (!is_code(code)) {
+        throw std::invalid_argument(item_path + ".code: lower-case letters, digits and _ only (60 at most)");
+      }
+      if (std::find(seen.begin(), seen.end(), code) != seen.end()) {
+        throw std::invalid_argument(item_path + ".code: " + code + " is listed twice");
+      }
+      seen.push_back(code);
+      VocabularyCode entry{code, required_text(item, "fr", item_path), required_text(item, "en", item_path), item};
+      entry.extra.erase("code");
+      entry.extra.erase("fr");
+      entry.extra.erase("en");
+      auto& set = target->second;
+      const auto existing = std::find_if(set.codes.begin(), set.codes.end(), [&](const auto& c) { return c.code == code; });
+      if (existing == set.codes.end()) {
+        set.codes.push_back(std::move(entry));
+      } else {
+        existing->label_fr = entry.label_fr;
+        existing->label_en = entry.label_en;
+        existing->extra.update(entry.extra);
+      }
+    }
+  }
+  return merged;
 }
 
 const VocabularySet& Vocabulary::set(std::string_view name) const {

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -42,6 +43,8 @@ constexpr const char* kUsage =
     "      make a one-time enrollment code for a device of this user, valid 7 days; prints it\n"
     "  relais-server [--db PATH] admin revoke-device --device ID\n"
     "      revoke a device's token\n"
+    "  relais-server [--db PATH] admin publish-vocabulary FILE\n"
+    "      publish a vocabulary update (new codes, new labels) that devices get with their next sync\n"
     "  relais-server [--db PATH] admin reset-epoch\n"
     "      after restoring a backup: a new epoch, so that every device resyncs once\n"
     "  relais-server --help | --version\n"
@@ -221,9 +224,12 @@ int serve(const Arguments& args, const Assets& assets) {
 // [SECTION] Admin commands ---------------------------------------------------------------------------
 
 int admin(const Arguments& args, const Assets& assets) {
-  if (args.positional.size() != 2) {
+  const bool takes_file = args.positional.size() >= 2 && args.positional[1] == "publish-vocabulary";
+  if (args.positional.size() != (takes_file ? 3u : 2u)) {
+    if (takes_file) throw UsageError("admin publish-vocabulary takes one file (see --help)");
     throw UsageError(
-        "admin takes one command: add-structure, add-user, enroll-code, revoke-device or reset-epoch (see --help)");
+        "admin takes one command: add-structure, add-user, enroll-code, revoke-device, publish-vocabulary or "
+        "reset-epoch (see --help)");
   }
   const auto& command = args.positional[1];
   const std::string name = "admin " + command;
@@ -260,6 +266,17 @@ int admin(const Arguments& args, const Assets& assets) {
     std::cout << (store.revoke_device(device) ? "revoked device " : "device already revoked: ") << device << '\n';
     return kExitOk;
   }
+  if (command == "publish-vocabulary") {
+    args.allow_only({"db"}, name);
+    const auto& file = args.positional[2];
+    std::ifstream in(file);
+    if (!in) throw AdminError("cannot read " + file);
+    const auto update = nlohmann::json::parse(in, nullptr, false);
+    if (update.is_discarded()) throw AdminError(file + " is not valid JSON");
+    ServerStore store(db_path(args), assets.vocabulary, assets.translator);
+    std::cout << "published vocabulary version " << store.publish_vocabulary(update) << '\n';
+    return kExitOk;
+  }
   if (command == "reset-epoch") {
     args.allow_only({"db"}, name);
     ServerStore store(db_path(args), assets.vocabulary, assets.translator);
@@ -267,7 +284,8 @@ int admin(const Arguments& args, const Assets& assets) {
     return kExitOk;
   }
   throw UsageError("unknown admin command \"" + command +
-                   "\" (add-structure, add-user, enroll-code, revoke-device or reset-epoch; see --help)");
+                   "\" (add-structure, add-user, enroll-code, revoke-device, publish-vocabulary or reset-epoch; see "
+                   "--help)");
 }
 
 }  // namespace

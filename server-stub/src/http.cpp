@@ -233,7 +233,9 @@ void HttpServer::Impl::routes() {
         }
       }
       const auto pulled = store.pull(caller, cursor, limit);
-      send_json(res, 200, {{"records", pulled.records}, {"cursor", pulled.cursor}, {"more", pulled.more}});
+      json body = {{"records", pulled.records}, {"cursor", pulled.cursor}, {"more", pulled.more}};
+      if (pulled.vocabulary) body["vocabulary"] = *pulled.vocabulary;
+      send_json(res, 200, body);
     });
   });
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 
 #include "relais/i18n.hpp"
 #include "relais/server/crypto.hpp"
@@ -178,6 +179,8 @@ struct ServerStore::StoredRecord {
   std::optional<std::string> structure_id;
   RecordState state;
 };
+
+ServerStore::~ServerStore() = default;
 
 ServerStore::ServerStore(const std::filesystem::path& path, const Vocabulary& vocabulary,
                          const Translator& translator, Options options)
@@ -362,6 +365,68 @@ bool ServerStore::revoke_device(const std::string& device_id) {
   return true;
 }
 
+// [SECTION] Vocabulary updates -------------------------------------------------------------------
+
+namespace {
+
+// The published vocabulary update is one row of `records`, so that pulls carry it like any change.
+constexpr const char* kVocabularyId = "vocabulary";
+
+}  // namespace
+
+const Vocabulary& ServerStore::current_vocabulary() {
+  // Published by an admin command, maybe while this server runs: checked at each push.
+  auto statement = db_.cached("SELECT change_seq, fields FROM records WHERE id = ?1");
+  (*statement).bind(1, kVocabularyId);
+  if (!(*statement).step()) return vocabulary_;
+  const auto seq = (*statement).column_int64(0);
+  if (!published_ || published_seq_ != seq) {
+    try {
+      published_ = std::make_unique<Vocabulary>(vocabulary_.with_update(json::parse((*statement).column_text(1))));
+      published_seq_ = seq;
+    } catch (const std::exception& error) {
+      // Checked when published; only a store edited by hand gets here.
+      std::cerr << "relais-server: the published vocabulary is unusable, ignored: " << error.what() << '\n';
+      return vocabulary_;
+    }
+  }
+  return *published_;
+}
+
+int ServerStore::publish_vocabulary(const json& update) {
+  Vocabulary merged = [&] {
+    try {
+      return vocabulary_.with_update(update);
+    } catch (const std::invalid_argument& error) {
+      throw AdminError(std::string("vocabulary update: ") + error.what());
+    }
+  }();
+  std::lock_guard lock(mutex_);
+  const auto now = options_.now_ms();
+  sqlite::Transaction transaction(db_);
+  {
+    auto statement = db_.cached("SELECT json_extract(fields, '$.version') FROM records WHERE id = ?1");
+    (*statement).bind(1, kVocabularyId);
+    if ((*statement).step() && (*statement).column_int64(0) >= merged.update_version()) {
+      throw AdminError("vocabulary update: version " + std::to_string(merged.update_version()) +
+                       " is not above the published version " + std::to_string((*statement).column_int64(0)));
+    }
+  }
+  const FieldVersions versions{{kCreationKey, next_server_version(now)}};
+  (*db_.cached("INSERT INTO records (id, kind, owner_user_id, structure_id, fields, versions, deleted, change_seq,"
+               " created_at, updated_at) VALUES (?1, 'vocabulary', NULL, NULL, ?2, ?3, 0, ?4, ?5, ?5)"
+               " ON CONFLICT (id) DO UPDATE SET fields = excluded.fields, versions = excluded.versions,"
+               " change_seq = excluded.change_seq, updated_at = excluded.updated_at"))
+      .bind(1, kVocabularyId)
+      .bind(2, update.dump())
+      .bind(3, to_json(versions).dump())
+      .bind(4, next_change_seq())
+      .bind(5, now)
+      .run();
+  transaction.commit();
+  return merged.update_version();
+}
+
 std::string ServerStore::reset_epoch() {
   std::lock_guard lock(mutex_);
   sqlite::Transaction transaction(db_);
@@ -451,7 +516,7 @@ std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::str
 
 json ServerStore::push(const Caller& caller, const std::vector<PushChange>& changes) {
   std::lock_guard lock(mutex_);
-  PushBatch batch{options_.today(), options_.now_ms(), 0, 0};
+  PushBatch batch{options_.today(), options_.now_ms(), 0, 0, current_vocabulary()};
   json results = json::array();
   sqlite::Transaction transaction(db_);
   // Pushes are serialized by the mutex and the write lock: the sequence numbers of this one can
@@ -497,15 +562,16 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, PushB
 
   std::optional<RecordState> stored_state;
   if (stored) stored_state = stored->state;
-  const auto outcome = merge(stored_state, change.change);
+  auto outcome = merge(stored_state, change.change);
 
   // The merged record must pass the model's rules, unless the change only deletes it (a
   // deletion is never refused, even of a record that the rules of today would refuse).
   const bool only_deletion = change.change.fields.size() == 1 && change.change.fields.contains(kDeletedField);
   if (!(only_deletion && outcome.merged.deleted)) {
-    json record = outcome.merged.fields;
-    record["id"] = change.id;
-    const auto checked = check_record(change.kind, record, ValidationContext{vocabulary_, today});
+    // Checked in place with its id for a moment, rather than copied.
+    outcome.merged.fields["id"] = change.id;
+    const auto checked = check_record(change.kind, outcome.merged.fields, ValidationContext{batch.vocabulary, today});
+    outcome.merged.fields.erase("id");
     if (!checked.ok()) return rejected(change.id, problems_json(checked.problems));
   }
 
@@ -598,9 +664,10 @@ PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& 
   std::string scope;
   switch (caller.user.role) {
     case Role::admin: scope = "1"; break;
-    case Role::coordinateur: scope = "(structure_id = ?5 OR kind = 'place')"; break;
+    case Role::coordinateur: scope = "(structure_id = ?5 OR kind IN ('place', 'vocabulary'))"; break;
     case Role::mediateur:
-      scope = "(owner_user_id = ?4 OR kind = 'place' OR (kind IN ('structure', 'advisor') AND structure_id = ?5))";
+      scope =
+          "(owner_user_id = ?4 OR kind IN ('place', 'vocabulary') OR (kind IN ('structure', 'advisor') AND structure_id = ?5))";
       break;
   }
 
@@ -632,14 +699,19 @@ PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& 
       break;
     }
     ++count;
-    json record = {{"kind", (*statement).column_text(0)},
+    last_sent = (*statement).column_int64(6);
+    auto kind = (*statement).column_text(0);
+    if (kind == "vocabulary") {
+      result.vocabulary = json::parse((*statement).column_text(3));
+      continue;
+    }
+    json record = {{"kind", std::move(kind)},
                    {"id", (*statement).column_text(1)},
                    {"fields", json::parse((*statement).column_text(3))},
                    {"versions", json::parse((*statement).column_text(4))},
                    {"deleted", (*statement).column_int64(5) != 0}};
     if (const auto owner = (*statement).column_optional_text(2)) record["mediateur_id"] = *owner;
     result.records.push_back(std::move(record));
-    last_sent = (*statement).column_int64(6);
   }
   result.cursor = encode_cursor(Cursor{epoch_, result.more ? last_sent : last});
   return result;

@@ -84,6 +84,9 @@ json parse_stored_json(const std::string& text) {
   return value;
 }
 
+// The vocabulary update last pulled from the server (JSON), merged into the assets' vocabulary.
+constexpr const char* kVocabularyUpdateKey = "sync_vocabulary";
+
 constexpr const char* kCommonColumns = "body, created_at, updated_at, deleted_at, version, version_device, field_versions, mediateur_id";
 
 }  // namespace
@@ -105,11 +108,26 @@ struct LocalStore::StoredRow {
 
 std::filesystem::path default_store_path() { return user_data_directory() / "relais.db"; }
 
+Vocabulary vocabulary_with_update(const Vocabulary& base, const std::filesystem::path& store_path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(store_path, error)) return base;
+  try {
+    sqlite::Database db(store_path, sqlite::Database::Mode::read_only);
+    auto statement = db.prepare("SELECT value FROM meta WHERE key = ?");
+    statement.bind(1, kVocabularyUpdateKey);
+    if (!statement.step()) return base;
+    return base.with_update(parse_stored_json(statement.column_text(0)));
+  } catch (const std::exception&) {
+    // Not a store, or an update this build cannot use: opening the store will say what is wrong.
+    return base;
+  }
+}
+
 LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary)
     : LocalStore(path, vocabulary, Options{}) {}
 
 LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary, Options options)
-    : db_(path), vocabulary_(vocabulary), options_(std::move(options)), clock_(0, options_.wall_clock) {
+    : db_(path), base_vocabulary_(vocabulary), options_(std::move(options)), clock_(0, options_.wall_clock) {
   // Refuse a store from a newer Relais before writing anything: even the journal mode below
   // is written into the file's header.
   require_known_schema(db_);
@@ -140,6 +158,13 @@ LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& voca
     set_meta("created_at", std::to_string(now_unix_ms()));
   }
   if (auto last = meta("hlc_last")) clock_.observe(std::stoll(*last));
+  if (auto update = meta(kVocabularyUpdateKey)) {
+    try {
+      updated_vocabulary_ = std::make_unique<Vocabulary>(base_vocabulary_.with_update(parse_stored_json(*update)));
+    } catch (const std::invalid_argument&) {
+      // Saved by a build whose vocabulary had a set this one lacks: its codes stay unknown here.
+    }
+  }
 }
 
 LocalStore::~LocalStore() = default;
@@ -162,7 +187,7 @@ void LocalStore::set_meta(const std::string& key, const std::string& value) {
 }
 
 ValidationContext LocalStore::validation_context() const {
-  return ValidationContext{vocabulary_, options_.today.value_or(today_local())};
+  return ValidationContext{vocabulary(), options_.today.value_or(today_local())};
 }
 
 std::int64_t LocalStore::next_version() { return clock_.tick(); }
@@ -448,7 +473,7 @@ void LocalStore::check_device_invariants(const std::string& device_id, Problems&
   auto& type_statement = *type_statement_lease;
   type_statement.bind(1, device_id);
   if (!type_statement.step()) return;
-  const auto* type = vocabulary_.set("type_appareil").find(type_statement.column_text(0));
+  const auto* type = vocabulary().set("type_appareil").find(type_statement.column_text(0));
   if (type != nullptr && !type->extra.value("holds_data", true)) return;
 
   const auto statement_lease = db_.cached(
@@ -460,8 +485,8 @@ void LocalStore::check_device_invariants(const std::string& device_id, Problems&
   statement.bind(1, device_id);
   if (statement.step()) {
     problems.push_back({"type", "erasure_required",
-                        {{"event", vocabulary_.label("type_evenement", statement.column_text(0), Lang::fr)},
-                         {"event_en", vocabulary_.label("type_evenement", statement.column_text(0), Lang::en)},
+                        {{"event", vocabulary().label("type_evenement", statement.column_text(0), Lang::fr)},
+                         {"event_en", vocabulary().label("type_evenement", statement.column_text(0), Lang::en)},
                          {"date", statement.column_text(1)}}});
   }
 }
@@ -607,7 +632,7 @@ WriteResult LocalStore::add(std::vector<AnyRecord> records) {
     const bool parent_refused = parent && refused.count(*parent) != 0;
     if (problems.empty() && !parent_refused) check_against_store(record, nullptr, problems);
     if (problems.empty() && !parent_refused) {
-      if (auto* device = std::get_if<Device>(&record)) apply_default_weight(*device, vocabulary_);
+      if (auto* device = std::get_if<Device>(&record)) apply_default_weight(*device, vocabulary());
       const auto version = next_version();
       const auto now_ms = now_unix_ms();
       auto body = to_json(record);
@@ -665,7 +690,7 @@ WriteResult LocalStore::update(const std::string& id, const json& fields) {
   if (result.ok()) check_against_store(checked.record, &row->body, result.problems);
   if (!result.ok()) return result;
 
-  if (auto* device = std::get_if<Device>(&checked.record)) apply_default_weight(*device, vocabulary_);
+  if (auto* device = std::get_if<Device>(&checked.record)) apply_default_weight(*device, vocabulary());
   auto body = to_json(checked.record);
   body.erase("id");
   json changes = json::object();
@@ -1037,9 +1062,21 @@ void LocalStore::apply_one_pulled(const PulledRecord& pulled, PullApplied& appli
   statement.run();
 }
 
-PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor) {
+PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor,
+                                     const std::optional<json>& vocabulary_update) {
   PullApplied applied;
   sqlite::Transaction transaction(db_);
+  // A vocabulary update is saved with the page, and used once the page is committed.
+  std::unique_ptr<Vocabulary> new_vocabulary;
+  if (vocabulary_update) {
+    try {
+      new_vocabulary = std::make_unique<Vocabulary>(base_vocabulary_.with_update(*vocabulary_update));
+      set_meta(kVocabularyUpdateKey, vocabulary_update->dump());
+      applied.vocabulary_version = new_vocabulary->update_version();
+    } catch (const std::invalid_argument&) {
+      // An update this build cannot use (a set it does not know): its codes stay unknown here.
+    }
+  }
   // A page may name a parent that comes later in it: foreign keys are checked at commit.
   db_.exec("PRAGMA defer_foreign_keys = ON");
   std::vector<const PulledRecord*> ordered;
@@ -1066,6 +1103,7 @@ PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, c
   release_held(applied, now_ms);
   set_meta(kPullCursorKey, next_cursor);
   commit(transaction);
+  if (new_vocabulary) updated_vocabulary_ = std::move(new_vocabulary);
   return applied;
 }
 

@@ -191,7 +191,10 @@ bool SyncEngine::pull(SyncReport& report, const ProgressCallback& progress, bool
       }
       records.push_back(std::move(record));
     }
-    const auto applied = store_.apply_pulled(records, answer["cursor"].get<std::string>());
+    // Reference data beside the records: the vocabulary update, when it changed (protocol.md).
+    std::optional<json> vocabulary;
+    if (const auto it = answer.find("vocabulary"); it != answer.end() && it->is_object()) vocabulary = *it;
+    const auto applied = store_.apply_pulled(records, answer["cursor"].get<std::string>(), vocabulary);
     report.pulled += records.size();
     report.conflicts += applied.conflicts;
     if (progress) progress({"pull", report.pulled});

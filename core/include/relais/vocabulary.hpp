@@ -47,8 +47,18 @@ class Vocabulary {
 
   int version() const { return version_; }
 
+  // This vocabulary with an update published by the server (docs/protocol.md, "Vocabulary
+  // updates"): {"version": N, "sets": {"<set>": {"codes": [{"code", "fr", "en"}...]}}}. A code
+  // already known gets the new labels, a new one is added at the end of its set; nothing is
+  // removed, so that every stored record stays valid. Throws std::invalid_argument with a
+  // message naming the field for an update that is malformed or names a set that is not here.
+  Vocabulary with_update(const nlohmann::json& update) const;
+  // The version of the update merged by with_update(); 0 for the assets' vocabulary alone.
+  int update_version() const { return update_version_; }
+
  private:
   int version_ = 0;
+  int update_version_ = 0;
   std::map<std::string, VocabularySet, std::less<>> sets_;
 };
 

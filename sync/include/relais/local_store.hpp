@@ -17,10 +17,10 @@
 #include "relais/records.hpp"
 #include "relais/session_export.hpp"
 #include "relais/sqlite.hpp"
+#include "relais/vocabulary.hpp"
 
 namespace relais {
 
-class Vocabulary;
 
 // The newest schema this build knows; see migrations.cpp for what each version added.
 int latest_schema_version();
@@ -84,6 +84,7 @@ struct PulledRecord {
 struct PullApplied {
   std::size_t changed = 0;    // records added or changed here
   std::size_t conflicts = 0;  // values that lost to a concurrent edit
+  int vocabulary_version = 0;  // the vocabulary update applied with the page, if any
 };
 
 class LocalStore {
@@ -105,6 +106,9 @@ class LocalStore {
   LocalStore& operator=(const LocalStore&) = delete;
 
   const std::string& device_id() const { return device_id_; }
+  // The vocabulary records are checked with: the assets' one, with the update last pulled from
+  // the server (docs/protocol.md) if any. Show labels from it too.
+  const Vocabulary& vocabulary() const { return updated_vocabulary_ ? *updated_vocabulary_ : base_vocabulary_; }
   int schema_version() const;
   const std::filesystem::path& path() const { return db_.path(); }
   // The backup written by this open's migration, if any.
@@ -143,7 +147,9 @@ class LocalStore {
   void acknowledge_push(const Outbox& sent, const std::vector<PushResult>& results);
   // Merges pulled records by the protocol's rule (local unpushed changes are never overwritten
   // by older values; lost values go to the conflict log) and saves `next_cursor` with them.
-  PullApplied apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor);
+  // A vocabulary update that came with the page is saved with it and used from then on.
+  PullApplied apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor,
+                           const std::optional<nlohmann::json>& vocabulary_update = std::nullopt);
   // Records with changes not acknowledged by the server yet.
   std::int64_t pending_count() const;
   std::vector<nlohmann::json> conflict_log() const;
@@ -189,7 +195,8 @@ class LocalStore {
   nlohmann::json with_metadata(const StoredRow& row) const;
 
   sqlite::Database db_;
-  const Vocabulary& vocabulary_;
+  const Vocabulary& base_vocabulary_;
+  std::unique_ptr<Vocabulary> updated_vocabulary_;
   Options options_;
   std::string device_id_;
   HybridLogicalClock clock_;
@@ -198,5 +205,10 @@ class LocalStore {
 
 // The default store location: $XDG_DATA_HOME/relais/relais.db, else ~/.local/share/relais/relais.db.
 std::filesystem::path default_store_path();
+
+// The vocabulary of the store at `store_path`, read without opening the store for writing: `base`
+// with the update last pulled into it, or `base` when there is none (or no store yet). For
+// checking input before the store is opened.
+Vocabulary vocabulary_with_update(const Vocabulary& base, const std::filesystem::path& store_path);
 
 }  // namespace relais

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -60,6 +61,7 @@ struct EnrollResult {
 
 struct PullResult {
   nlohmann::json records = nlohmann::json::array();
+  std::optional<nlohmann::json> vocabulary;  // the vocabulary update, when it changed in this page
   std::string cursor;
   bool more = false;
 };
@@ -77,6 +79,7 @@ class ServerStore {
   // std::runtime_error naming the file.
   ServerStore(const std::filesystem::path& path, const Vocabulary& vocabulary, const Translator& translator,
               Options options = {});
+  ~ServerStore();
   ServerStore(const ServerStore&) = delete;
   ServerStore& operator=(const ServerStore&) = delete;
 
@@ -99,6 +102,10 @@ class ServerStore {
   // A new epoch (returned): every cursor made before is refused with 410, so every device pulls
   // and pushes everything again, once. For a store restored from a backup.
   std::string reset_epoch();
+  // Publishes a vocabulary update (Vocabulary::with_update) that devices get with their next
+  // pull, and that validates pushes from now on. Its version must be above the published one.
+  // Returns that version; throws AdminError naming the problem.
+  int publish_vocabulary(const nlohmann::json& update);
 
   // [Protocol]
   // Nullopt when the code is unknown, used or expired.
@@ -122,6 +129,7 @@ class ServerStore {
     std::int64_t now = 0;
     std::int64_t next_seq = 0;   // the change sequence number of the next record written
     std::int64_t max_clock = 0;  // the greatest version clock applied, for the server's clock
+    const Vocabulary& vocabulary;  // with the published update
   };
   nlohmann::json push_one(const Caller& caller, const PushChange& change, PushBatch& batch);
   std::int64_t next_change_seq();
@@ -131,10 +139,14 @@ class ServerStore {
                               const nlohmann::json& fields, std::int64_t now);
   nlohmann::json problems_json(const Problems& problems) const;
   std::string meta(const std::string& key);
+  // The vocabulary pushes are checked with: the assets' one with the published update, if any.
+  const Vocabulary& current_vocabulary();
 
   mutable std::mutex mutex_;
   sqlite::Database db_;
   const Vocabulary& vocabulary_;
+  std::unique_ptr<Vocabulary> published_;  // vocabulary_ with the published update
+  std::int64_t published_seq_ = -1;         // the change_seq of that update
   const Translator& translator_;
   Options options_;
   std::string epoch_;
