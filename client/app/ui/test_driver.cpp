@@ -78,6 +78,15 @@ TestDriver TestDriver::load(const std::filesystem::path& path) {
         add(Kind::chars, rest);
         add(Kind::wait, {}, 1);
       }
+    } else if (command == "hover") {
+      if (argument.empty()) throw bad("hover needs a widget name");
+      add(Kind::move, argument);
+      add(Kind::wait, {}, 1);
+    } else if (command == "scroll") {
+      const int notches = std::atoi(argument.c_str());
+      if (notches == 0) throw bad("scroll needs a number of notches, not " + argument);
+      add(Kind::wheel, {}, notches);
+      add(Kind::wait, {}, 1);
     } else if (command == "key") {
       const bool ctrl = argument.rfind("ctrl+", 0) == 0;
       const auto code = key_code(ctrl ? argument.substr(5) : argument);
@@ -159,6 +168,9 @@ void TestDriver::before_frame(ImGuiIO& io, AppState& app, AppUi& ui) {
       break;
     case Kind::chars:
       io.AddInputCharactersUTF8(step.target.c_str());
+      break;
+    case Kind::wheel:
+      io.MouseWheel = static_cast<float>(-step.number);  // ImGui: positive scrolls up
       break;
     case Kind::wait:
       wait_frames_ = step.number - 1;

@@ -4,6 +4,9 @@
 // frame, exactly where GLFW's events would go. Script lines:
 //   view NAME                   show a screen (session, workshop, equipment, history, sync, settings)
 //   click WIDGET                press and release the left button on a widget ("button:save")
+//   hover WIDGET                move the mouse onto a widget, and leave it there
+//   scroll N                    turn the mouse wheel N notches down (up when negative) where the
+//                               mouse is, all in one frame (benchmarks browse the history with it)
 //   type WIDGET TEXT...         click a text field, select all, type the rest of the line
 //   key [ctrl+]KEY              press a key: s, a, enter, tab, escape, 1..6
 //   wait N                      let N frames pass
@@ -41,7 +44,7 @@ class TestDriver {
 
  private:
   struct Step {
-    enum class Kind { view, move, mouse_down, mouse_up, key, chars, wait, expect_messages, expect_widget, screenshot, quit };
+    enum class Kind { view, move, mouse_down, mouse_up, key, chars, wheel, wait, expect_messages, expect_widget, screenshot, quit };
     Kind kind;
     std::string target;  // widget, view, form, text, path
     int number = 0;      // key code, frames, expected count
