@@ -1,6 +1,7 @@
 #include "relais/server/cli.hpp"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -177,6 +178,10 @@ extern "C" void on_stop_signal(int) {
 
 int serve(const Arguments& args, const Assets& assets) {
   const auto address = parse_listen(args.required("listen", "serving"));
+  // glibc gives each thread that allocates its own arena and keeps their peaks: with the pool's
+  // workers each parsing a push in turn, that was 46 MB after 100,000 records, against 21 MB
+  // with two arenas, for the same speed (pushes take the store's lock one at a time anyway).
+  mallopt(M_ARENA_MAX, 2);
   ServerStore store(db_path(args), assets.vocabulary, assets.translator);
   HttpServer http(store);
   const int port = http.bind(address.host, address.port);
