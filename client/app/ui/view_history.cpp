@@ -132,13 +132,11 @@ void AppUi::view_history() {
     const bool current = snapshot.filter == filter;
     ImGuiListClipper clipper;
     clipper.Begin(current ? static_cast<int>(snapshot.count) : 0);
-    bool first_pass = true;
     while (clipper.Step()) {
-      if (first_pass) {
-        visible_first = clipper.DisplayStart;
-        first_pass = false;
-      }
-      visible_count = std::max<std::int64_t>(visible_count, clipper.DisplayEnd - visible_first);
+      // The clipper's first step shows row 0 alone, to measure a row; the rows on screen come in
+      // the last step. Asking from row 0 would load the first pages only, however deep the scroll.
+      visible_first = clipper.DisplayStart;
+      visible_count = std::max<std::int64_t>(60, clipper.DisplayEnd - clipper.DisplayStart);
       for (int index = clipper.DisplayStart; index < clipper.DisplayEnd; ++index) {
         ImGui::TableNextRow();
         const HistoryRow* row = snapshot.row(index);
