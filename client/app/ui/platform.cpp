@@ -63,6 +63,9 @@ Platform::Platform(Options options) : options_(std::move(options)) {
     throw std::runtime_error("cannot open a window: " + (last_glfw_error.empty() ? "no display" : last_glfw_error));
   }
   glfwWindowHint(GLFW_RESIZABLE, options_.fixed_size ? GLFW_FALSE : GLFW_TRUE);
+  // ImGui draws flat triangles: no depth or stencil buffer (4 MB less at 1366x768).
+  glfwWindowHint(GLFW_DEPTH_BITS, 0);
+  glfwWindowHint(GLFW_STENCIL_BITS, 0);
   // OpenGL 3.0 first; a 2.1 context when the driver has nothing newer.
   glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
   glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 0);
@@ -71,6 +74,8 @@ Platform::Platform(Options options) : options_(std::move(options)) {
     opengl3_ = false;
     glfwDefaultWindowHints();
     glfwWindowHint(GLFW_RESIZABLE, options_.fixed_size ? GLFW_FALSE : GLFW_TRUE);
+    glfwWindowHint(GLFW_DEPTH_BITS, 0);
+    glfwWindowHint(GLFW_STENCIL_BITS, 0);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 2);
     glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 1);
     window_ = glfwCreateWindow(options_.width, options_.height, options_.title.c_str(), nullptr, nullptr);
@@ -160,6 +165,8 @@ void Platform::build_fonts() {
     ImGui_ImplOpenGL2_DestroyFontsTexture();
     ImGui_ImplOpenGL2_CreateFontsTexture();
   }
+  // The texture is built: the TrueType files (2 MB, bold read twice) are not needed any more.
+  io.Fonts->ClearInputData();
   apply_style(ui_scale());
   fonts_dirty_ = false;
 }
