@@ -137,6 +137,36 @@ TEST_CASE("a record edited while its push is in flight is pushed again", "[sync]
   CHECK(next.changes.front().change.fields == json{{"duree", 60}});
 }
 
+TEST_CASE("the batch read while a push is in flight holds none of its records and stops before them", "[sync]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto first = add_session(*store);
+  const auto second = add_session(*store);
+  const auto in_flight = store->outbox(1);
+  REQUIRE(in_flight.changes.size() == 1);
+  REQUIRE(in_flight.changes.front().id == first);
+  // The next batch, read before the answer: the second record only.
+  const auto next = store->outbox(100, &in_flight);
+  REQUIRE(next.changes.size() == 1);
+  CHECK(next.changes.front().id == second);
+
+  // The first record edited after the second was made: the batch after the one in flight stops
+  // before that edit, which goes out once the first push is acknowledged, based on its versions.
+  REQUIRE(store->update(first, json{{"duree", 60}}).ok());
+  const auto third = add_session(*store);
+  const auto cut = store->outbox(100, &in_flight);
+  REQUIRE(cut.changes.size() == 1);
+  CHECK(cut.changes.front().id == second);
+  store->acknowledge_push(in_flight, all_applied(in_flight));
+  store->acknowledge_push(cut, all_applied(cut));
+  const auto rest = store->outbox(100);
+  REQUIRE(rest.changes.size() == 2);
+  CHECK(rest.changes[0].id == first);
+  CHECK(rest.changes[0].change.fields == json{{"duree", 60}});
+  CHECK(rest.changes[0].change.bases.at("duree") == *relais::version_of(in_flight.changes.front().change.versions, "duree"));
+  CHECK(rest.changes[1].id == third);
+}
+
 TEST_CASE("a refused record is quarantined with its reason and does not block the others", "[sync]") {
   relais::test::TempDir dir;
   auto store = relais::test::open_store(dir / "relais.db");

@@ -829,10 +829,14 @@ void LocalStore::log_conflict(RecordKind kind, const std::string& id, const std:
   insert.run();
 }
 
-Outbox LocalStore::outbox(std::size_t max_records) const {
+Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) const {
   Outbox out;
-  const std::int64_t pushed = std::stoll(meta(kPushedSeqKey).value_or("0"));
+  const std::int64_t pushed = in_flight ? in_flight->up_to_seq : std::stoll(meta(kPushedSeqKey).value_or("0"));
   out.up_to_seq = pushed;
+  std::set<std::string> sending;
+  if (in_flight) {
+    for (const auto& change : in_flight->changes) sending.insert(change.id);
+  }
   // Journal order, until `max_records` distinct records: every entry up to up_to_seq belongs to
   // a record in the outbox, so the checkpoint can move there once the server has answered.
   std::vector<std::pair<RecordKind, std::string>> records;
@@ -843,6 +847,9 @@ Outbox LocalStore::outbox(std::size_t max_records) const {
     statement.bind(1, pushed);
     while (statement.step()) {
       auto id = statement.column_text(2);
+      // A record of the push in flight, edited again: it goes out once that push is answered,
+      // with the versions the server then acknowledged as bases. Stop before it.
+      if (sending.count(id) != 0) break;
       if (seen.count(id) == 0) {
         if (records.size() == max_records) break;
         seen.insert(id);

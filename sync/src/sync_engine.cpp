@@ -1,6 +1,7 @@
 #include "relais/sync_engine.hpp"
 
 #include <cctype>
+#include <future>
 #include <random>
 
 #include "relais/assets.hpp"
@@ -111,49 +112,77 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
   return false;
 }
 
+namespace {
+
+// The body of a push. The values move into it: acknowledge_push needs only the ids and versions.
+std::string push_body(const std::string& device_id, Outbox& outbox) {
+  json changes = json::array();
+  for (auto& change : outbox.changes) {
+    json item = {{"kind", std::string(to_string(change.kind))},
+                 {"id", change.id},
+                 {"fields", std::move(change.change.fields)},
+                 {"versions", to_json(change.change.versions)}};
+    if (!change.change.bases.empty()) item["bases"] = to_json(change.change.bases);
+    changes.push_back(std::move(item));
+  }
+  return json{{"device_id", device_id}, {"changes", std::move(changes)}}.dump();
+}
+
+}  // namespace
+
 bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
   for (;;) {
-    auto outbox = store_.outbox(kPushBatch);
-    if (outbox.changes.empty()) {
+    auto batch = store_.outbox(kPushBatch);
+    if (batch.changes.empty()) {
       // Journal entries with nothing left to send (already acknowledged): move the checkpoint.
-      store_.acknowledge_push(outbox, {});
+      store_.acknowledge_push(batch, {});
       return true;
     }
-    json changes = json::array();
-    for (auto& change : outbox.changes) {
-      // The values move into the request: acknowledge_push needs only the ids and versions.
-      json item = {{"kind", std::string(to_string(change.kind))},
-                   {"id", change.id},
-                   {"fields", std::move(change.change.fields)},
-                   {"versions", to_json(change.change.versions)}};
-      if (!change.change.bases.empty()) item["bases"] = to_json(change.change.bases);
-      changes.push_back(std::move(item));
-    }
-    const json body{{"device_id", store_.device_id()}, {"changes", std::move(changes)}};
-    const auto result = http_->post_json("/api/v1/push", body.dump(), headers(), true);
-    if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
-
-    const auto answer = json::parse(result.response.body, nullptr, false);
-    if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
-      report.error_code = "invalid_response";
-      report.error = "push: the server's answer is not readable";
-      return false;
-    }
-    std::vector<PushResult> results;
-    for (const auto& item : answer["results"]) {
-      if (!item.is_object()) continue;
-      PushResult one{item.value("id", std::string{}), item.value("status", std::string{}),
-                     item.value("problems", json::array()), item.value("conflicts", json::array())};
-      if (one.status == "rejected") {
-        ++report.rejected;
-      } else {
-        ++report.pushed;
-        report.conflicts += one.conflicts.size();
+    auto body = push_body(store_.device_id(), batch);
+    while (!batch.changes.empty()) {
+      // The request goes out on another thread while this one reads and encodes the next batch:
+      // the client's work overlaps the server's instead of waiting for it.
+      auto sending = std::async(std::launch::async, [this, &body, headers = headers()] {
+        return http_->post_json("/api/v1/push", body, headers, true);
+      });
+      Outbox next;
+      std::string next_body;
+      try {
+        next = store_.outbox(kPushBatch, &batch);
+        if (!next.changes.empty()) next_body = push_body(store_.device_id(), next);
+      } catch (...) {
+        sending.wait();
+        throw;
       }
-      results.push_back(std::move(one));
+      const auto result = sending.get();
+      if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
+
+      const auto answer = json::parse(result.response.body, nullptr, false);
+      if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
+        report.error_code = "invalid_response";
+        report.error = "push: the server's answer is not readable";
+        return false;
+      }
+      std::vector<PushResult> results;
+      for (const auto& item : answer["results"]) {
+        if (!item.is_object()) continue;
+        PushResult one{item.value("id", std::string{}), item.value("status", std::string{}),
+                       item.value("problems", json::array()), item.value("conflicts", json::array())};
+        if (one.status == "rejected") {
+          ++report.rejected;
+        } else {
+          ++report.pushed;
+          report.conflicts += one.conflicts.size();
+        }
+        results.push_back(std::move(one));
+      }
+      store_.acknowledge_push(batch, results);
+      if (progress) progress({"push", report.pushed + report.rejected});
+      // An empty `next` may have stopped before a record of this batch edited meanwhile: the
+      // outer loop reads the outbox again from the new checkpoint.
+      batch = std::move(next);
+      body = std::move(next_body);
     }
-    store_.acknowledge_push(outbox, results);
-    if (progress) progress({"push", report.pushed + report.rejected});
   }
 }
 

@@ -141,7 +141,10 @@ class LocalStore {
 
   // [sync] See docs/protocol.md. The outbox holds at most `max_records` records; nothing is
   // marked as sent until acknowledge_push() is given the server's results.
-  Outbox outbox(std::size_t max_records) const;
+  // With `in_flight`, a push sent and not answered yet: the outbox that follows it, to be sent
+  // once it is acknowledged (none of its records; the journal read stops before the first entry
+  // of one of them).
+  Outbox outbox(std::size_t max_records, const Outbox* in_flight = nullptr) const;
   // Records what the server accepted (its versions become the synced ones), quarantines what it
   // refused, logs reported conflicts and moves the push checkpoint to `sent.up_to_seq`.
   void acknowledge_push(const Outbox& sent, const std::vector<PushResult>& results);
