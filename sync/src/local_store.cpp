@@ -899,6 +899,11 @@ Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) cons
 }
 
 void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResult>& results) {
+  // Nothing sent and the checkpoint already there (a sync with nothing to push): no write.
+  if (sent.changes.empty() && results.empty() &&
+      sent.up_to_seq == std::stoll(meta(kPushedSeqKey).value_or("0"))) {
+    return;
+  }
   sqlite::Transaction transaction(db_);
   std::map<std::string, const OutgoingChange*> by_id;
   for (const auto& change : sent.changes) by_id[change.id] = &change;

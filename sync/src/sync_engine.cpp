@@ -253,6 +253,8 @@ SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
       report.error = error.what();
     }
   }
+  // One transaction, so one write to disk, for the outcome.
+  sqlite::Transaction transaction(store_.database());
   if (report.ok()) {
     // A server address or CA file given for this sync worked: it becomes the saved one.
     if (server_url_) store_.set_meta(sync_meta::server_url, *server_url_);
@@ -262,6 +264,7 @@ SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
   } else {
     store_.set_meta(sync_meta::last_error, report.error);
   }
+  transaction.commit();
   return report;
 }
 
