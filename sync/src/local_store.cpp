@@ -1077,6 +1077,8 @@ void LocalStore::apply_one_pulled(const PulledRecord& pulled, PullApplied& appli
 PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, const std::string& next_cursor,
                                      const std::optional<json>& vocabulary_update) {
   PullApplied applied;
+  // An empty page that leaves the cursor where it was (nothing changed): no write.
+  if (records.empty() && !vocabulary_update && meta(kPullCursorKey) == next_cursor) return applied;
   sqlite::Transaction transaction(db_);
   // A vocabulary update is saved with the page, and used once the page is committed.
   std::unique_ptr<Vocabulary> new_vocabulary;
