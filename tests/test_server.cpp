@@ -631,6 +631,26 @@ TEST_CASE("Pushed records reach the other devices through pull and a resent push
   CHECK(changed.records.at(second)["deleted"] == true);
   CHECK(changed.records.at(second)["fields"]["duree"] == 60);
 
+  SECTION("a new record may carry one version, \"*\", for all its fields, as it is stored") {
+    const auto id = relais::make_uuid_v7();
+    const json whole = {{"kind", "session"},
+                        {"id", id},
+                        {"fields", session_fields(30)},
+                        {"versions", {{"*", version(3000, device.device_id)}}}};
+    const auto applied = push_ok(api, device, {whole});
+    CHECK(applied[0] == json{{"id", id}, {"status", "applied"}, {"version", version(3000, device.device_id)}});
+    const auto stored = pull_all(api, reader, changed.cursor).records.at(id);
+    CHECK(stored["fields"] == session_fields(30));
+    CHECK(stored["versions"] == json{{"*", version(3000, device.device_id)}});
+    // "*" names no field; a version for a field that is not sent is still refused.
+    auto stray = whole;
+    stray["id"] = relais::make_uuid_v7();
+    stray["versions"]["lieu_id"] = version(3000, device.device_id);
+    const auto refused = push(api, device, {stray});
+    CHECK(refused.status == 400);
+    CHECK(refused.body["error"]["problems"][0]["field"] == "changes[0].versions.lieu_id");
+  }
+
   SECTION("pages of `limit` records, oldest change first, with `more`") {
     const auto page = world.api.get("/api/v1/pull?limit=1&cursor=" + start.cursor, reader.token);
     REQUIRE(page.status == 200);
