@@ -78,7 +78,8 @@ class AppState {
   AppState& operator=(const AppState&) = delete;
 
   const Assets& assets() const { return assets_; }
-  const Vocabulary& vocabulary() const { return assets_.vocabulary; }
+  // The store's vocabulary: the bundled one plus any update the server published.
+  const Vocabulary& vocabulary() const { return store_->vocabulary(); }
   LocalStore& store() { return *store_; }
   const std::filesystem::path& store_path() const { return options_.store_path; }
   Lang lang() const { return lang_; }
