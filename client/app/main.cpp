@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -28,7 +27,6 @@ struct Arguments {
   std::optional<Lang> lang;
   int width = 1280;
   int height = 720;
-  bool size_given = false;
   std::optional<std::filesystem::path> screenshot;
   std::string view;
   std::optional<std::filesystem::path> script;
@@ -76,7 +74,6 @@ Arguments parse(int argc, char** argv) {
       if (out.width < 320 || out.height < 240 || out.width > 8192 || out.height > 8192) {
         usage_error("--size: WIDTHxHEIGHT such as 1366x768, not " + size);
       }
-      out.size_given = true;
     } else if (arg == "--screenshot") {
       out.screenshot = value();
     } else if (arg == "--view") {
@@ -112,7 +109,6 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
     store_path = default_store_path();
     std::filesystem::create_directories(store_path.parent_path());
   }
-  const bool headless_run = args.screenshot.has_value() || args.script.has_value();
   app::Platform::Options window;
   window.width = args.width;
   window.height = args.height;
@@ -176,7 +172,7 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
       } else {
         platform.end_frame();
       }
-      if (driver->quit_requested() || (!driver->active() && headless_run)) {
+      if (driver->quit_requested() || !driver->active()) {
         if (driver->failed()) {
           std::cerr << "relais: " << driver->failure() << '\n';
           exit_code = 3;

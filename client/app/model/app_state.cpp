@@ -148,118 +148,76 @@ Problems AppState::add_place(const std::string& nom, const std::string& commune,
 
 // ---------------------------------------------------------------------------------------------
 
-bool AppState::save_session(SessionForm& form, FormMessages& messages) {
+std::optional<std::string> AppState::write_record(RecordKind kind, const json& record, const std::string& editing_id,
+                                                  FormMessages& messages, Problems problems) {
   last_saved_message.clear();
-  const auto record = form.to_record_json(vocabulary());
   const ValidationContext context{vocabulary(), today()};
-  auto checked = check_record(RecordKind::session, record, context);
-  if (!checked.ok()) {
-    messages.set(checked.problems, assets_.translator, lang_);
-    return false;
+  auto checked = check_record(kind, record, context);
+  problems.insert(problems.end(), checked.problems.begin(), checked.problems.end());
+  if (!problems.empty()) {
+    messages.set(problems, assets_.translator, lang_);
+    return std::nullopt;
   }
   WriteResult written;
-  if (form.editing_id.empty()) {
+  if (editing_id.empty()) {
     written = store_->add(std::move(checked.record));
+  } else if (const auto stored = store_->get(editing_id)) {
+    written = store_->update(editing_id, with_removed_fields(record, *stored));
   } else {
-    const auto stored = store_->get(form.editing_id);
-    if (!stored) {
-      messages.set({Problem{"", "not_found", {{"value", form.editing_id}}}}, assets_.translator, lang_);
-      return false;
-    }
-    written = store_->update(form.editing_id, with_removed_fields(record, *stored));
+    written.problems.push_back(Problem{"", "not_found", {{"value", editing_id}}});
   }
   if (!written.ok()) {
     messages.set(written.problems, assets_.translator, lang_);
-    return false;
+    return std::nullopt;
   }
   messages.clear();
+  bump_data_generation();
+  return editing_id.empty() ? written.ids.front() : editing_id;
+}
+
+bool AppState::save_session(SessionForm& form, FormMessages& messages) {
+  if (!write_record(RecordKind::session, form.to_record_json(vocabulary()), form.editing_id, messages)) return false;
   last_saved_message = text(form.is_workshop() ? "app.saved.workshop" : "app.saved.session");
   form.prepare_next();
-  bump_data_generation();
   save_drafts_if_changed();
   return true;
 }
 
 bool AppState::save_lot() {
-  last_saved_message.clear();
-  const auto record = lot.to_record_json();
-  const ValidationContext context{vocabulary(), today()};
-  auto checked = check_record(RecordKind::lot, record, context);
-  if (!checked.ok()) {
-    lot_messages.set(checked.problems, assets_.translator, lang_);
-    return false;
-  }
-  WriteResult written;
-  if (lot.editing_id.empty()) {
-    written = store_->add(std::move(checked.record));
-  } else {
-    const auto stored = store_->get(lot.editing_id);
-    written = stored ? store_->update(lot.editing_id, with_removed_fields(record, *stored))
-                     : WriteResult{{}, {Problem{"", "not_found", {{"value", lot.editing_id}}}}, false};
-  }
-  if (!written.ok()) {
-    lot_messages.set(written.problems, assets_.translator, lang_);
-    return false;
-  }
-  lot_messages.clear();
-  if (lot.editing_id.empty()) lot.editing_id = written.ids.front();
-  open_lot_id = lot.editing_id;
+  const auto id = write_record(RecordKind::lot, lot.to_record_json(), lot.editing_id, lot_messages);
+  if (!id) return false;
+  lot.editing_id = *id;
+  open_lot_id = *id;
   open_device_id.clear();
   last_saved_message = text("app.saved.lot");
-  bump_data_generation();
   save_drafts_if_changed();
   return true;
 }
 
 bool AppState::save_device() {
-  last_saved_message.clear();
   if (open_lot_id.empty()) return false;
   std::optional<Problem> weight_problem;
   const auto record = device.to_record_json(open_lot_id, weight_problem);
-  const ValidationContext context{vocabulary(), today()};
-  auto checked = check_record(RecordKind::device, record, context);
-  if (weight_problem) checked.problems.insert(checked.problems.begin(), *weight_problem);
-  if (!checked.problems.empty()) {
-    device_messages.set(checked.problems, assets_.translator, lang_);
-    return false;
-  }
-  auto written = store_->add(std::move(checked.record));
-  if (!written.ok()) {
-    device_messages.set(written.problems, assets_.translator, lang_);
-    return false;
-  }
-  device_messages.clear();
-  open_device_id = written.ids.front();
+  Problems problems;
+  if (weight_problem) problems.push_back(*weight_problem);
+  const auto id = write_record(RecordKind::device, record, {}, device_messages, std::move(problems));
+  if (!id) return false;
+  open_device_id = *id;
   last_saved_message = text("app.saved.device");
   device.prepare_next();
-  bump_data_generation();
   save_drafts_if_changed();
   return true;
 }
 
 bool AppState::save_event() {
-  last_saved_message.clear();
   if (open_device_id.empty()) return false;
-  const auto record = event.to_record_json(open_device_id);
-  const ValidationContext context{vocabulary(), today()};
-  auto checked = check_record(RecordKind::device_event, record, context);
-  if (!checked.ok()) {
-    event_messages.set(checked.problems, assets_.translator, lang_);
-    return false;
-  }
-  auto written = store_->add(std::move(checked.record));
-  if (!written.ok()) {
-    event_messages.set(written.problems, assets_.translator, lang_);
-    return false;
-  }
-  event_messages.clear();
+  if (!write_record(RecordKind::device_event, event.to_record_json(open_device_id), {}, event_messages)) return false;
   last_saved_message = text("app.saved.event");
-  const auto author = event.auteur;
-  const auto date = event.date;
-  event = EventForm{};
-  event.auteur = author;
-  event.date = date;
-  bump_data_generation();
+  // The next event is often by the same person on the same day.
+  EventForm next;
+  next.auteur = event.auteur;
+  next.date = event.date;
+  event = std::move(next);
   save_drafts_if_changed();
   return true;
 }

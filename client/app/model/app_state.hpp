@@ -161,6 +161,11 @@ class AppState {
   void bump_data_generation() { ++data_generation_; }
 
  private:
+  // Validates `record` (with `problems` found by the form itself) and adds it, or, with
+  // `editing_id`, replaces the edited record's fields. Returns the record's id; on any problem
+  // sets `messages` and stores nothing.
+  std::optional<std::string> write_record(RecordKind kind, const nlohmann::json& record, const std::string& editing_id,
+                                          FormMessages& messages, Problems problems = {});
   void restore_drafts();
   std::string sync_error_in_words(const SyncReport& report) const;
 

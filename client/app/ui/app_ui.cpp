@@ -33,9 +33,6 @@ std::string local_time_of(const std::string& utc) {
 AppUi::AppUi(AppState& app, Platform& platform) : app_(app), platform_(platform) {
   server_url_ = app_.sync_status().server_url;
   if (app_.needs_first_run_setup()) view_ = "setup";
-  custom_duration_ = app_.individual.duree != 0 &&
-                     std::find(std::begin(kDurationPresets), std::end(kDurationPresets), app_.individual.duree) ==
-                         std::end(kDurationPresets);
 }
 
 AppUi::~AppUi() = default;
@@ -260,25 +257,30 @@ void AppUi::view_session(SessionForm& form, FormMessages& messages) {
   ui::messages_for(messages, "date");
 
   ui::row_label(app_.text("app.field.duree"), true);
+  // "Autre" stays ticked once chosen, even on a preset value; a value that is no preset
+  // (a draft, a record being edited) always shows it.
+  bool& custom_duration = workshop ? custom_duration_workshop_ : custom_duration_individual_;
+  if (form.duree != 0 && std::find(std::begin(kDurationPresets), std::end(kDurationPresets), form.duree) ==
+                             std::end(kDurationPresets)) {
+    custom_duration = true;
+  }
   for (const int minutes : kDurationPresets) {
-    const bool selected = !custom_duration_ && form.duree == minutes;
-    if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
+    const bool selected = !custom_duration && form.duree == minutes;
     const auto label = minutes < 60 ? std::to_string(minutes) + " min"
                                     : std::to_string(minutes / 60) + " h" + (minutes % 60 ? " " + std::to_string(minutes % 60) : "");
-    if (ImGui::Button((label + "##d" + std::to_string(minutes)).c_str())) {
+    if (ui::toggle_button(label, "d" + std::to_string(minutes), selected)) {
       form.duree = minutes;
-      custom_duration_ = false;
+      custom_duration = false;
     }
     ui::probe("field:duree:" + std::to_string(minutes));
-    if (selected) ImGui::PopStyleColor();
     ImGui::SameLine();
   }
-  if (ImGui::Checkbox((app_.text("app.duration.other") + "##custom").c_str(), &custom_duration_) && custom_duration_ &&
+  if (ImGui::Checkbox((app_.text("app.duration.other") + "##custom").c_str(), &custom_duration) && custom_duration &&
       form.duree == 0) {
     form.duree = 20;
   }
   ui::probe("field:duree:other");
-  if (custom_duration_) {
+  if (custom_duration) {
     ImGui::SameLine();
     ui::int_field("field:duree", form.duree, 0, 1439, 120 * scale());
     ImGui::SameLine();
@@ -374,9 +376,7 @@ void AppUi::view_session(SessionForm& form, FormMessages& messages) {
   }
   if (save) {
     if (app_.save_session(form, messages)) {
-      custom_duration_ = form.duree != 0 && std::find(std::begin(kDurationPresets), std::end(kDurationPresets),
-                                                      form.duree) == std::end(kDurationPresets);
-      ImGui::SetKeyboardFocusHere(-1);
+      // Let go of the field being typed in, so that it shows the cleared form.
       ImGui::SetWindowFocus(nullptr);
     }
   }
@@ -525,11 +525,10 @@ void AppUi::view_settings() {
   ui::row_label(app_.text("app.settings.text_size"));
   int percent = static_cast<int>(std::lround(app_.text_scale() * 100));
   for (const int choice : {90, 100, 115, 130, 150}) {
-    const bool selected = percent == choice;
-    if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
-    if (ImGui::Button((std::to_string(choice) + " %##size").c_str())) app_.set_text_scale(static_cast<float>(choice) / 100.0f);
+    if (ui::toggle_button(std::to_string(choice) + " %", "size", percent == choice)) {
+      app_.set_text_scale(static_cast<float>(choice) / 100.0f);
+    }
     ui::probe("field:text_size:" + std::to_string(choice));
-    if (selected) ImGui::PopStyleColor();
     ImGui::SameLine();
   }
   ImGui::NewLine();

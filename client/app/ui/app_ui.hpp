@@ -53,7 +53,8 @@ class AppUi {
   std::string view_ = "session";
   bool save_requested_ = false;
   bool multiline_active_ = false;
-  bool custom_duration_ = false;
+  bool custom_duration_individual_ = false;
+  bool custom_duration_workshop_ = false;
   // Settings and set-up screens.
   std::string server_url_;
   std::string enroll_code_;
@@ -64,7 +65,6 @@ class AppUi {
   std::string history_search_;
   std::string history_from_, history_to_;
   std::string history_type_, history_theme_, history_lieu_, history_state_;
-  std::string history_filter_error_;
   std::string pending_delete_id_;
   std::string pending_delete_label_;
   std::string delete_error_;

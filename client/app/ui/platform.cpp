@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iostream>
 #include <stdexcept>
 #include <vector>
 
@@ -119,7 +120,6 @@ Platform::~Platform() {
 }
 
 bool Platform::should_close() const { return glfwWindowShouldClose(window_) == GLFW_TRUE; }
-void Platform::request_close() { glfwSetWindowShouldClose(window_, GLFW_TRUE); }
 
 void Platform::wait_events(double timeout_seconds) {
   if (timeout_seconds > 0) {
@@ -153,7 +153,9 @@ void Platform::build_fonts() {
   fonts_.bold = io.Fonts->AddFontFromFileTTF(bold.c_str(), size, &config, kGlyphRanges);
   fonts_.title = io.Fonts->AddFontFromFileTTF(bold.c_str(), std::round(size * 1.3f), &config, kGlyphRanges);
   if (fonts_.regular == nullptr || fonts_.bold == nullptr || fonts_.title == nullptr) {
-    // Without the bundled fonts accents would show as '?': fall back to ImGui's font, said once.
+    // Without the bundled fonts accents show as '?': say why, and still open with ImGui's font.
+    std::cerr << "relais: fonts missing in " << options_.fonts_directory.string()
+              << " (DejaVuSans.ttf, DejaVuSans-Bold.ttf): accented letters will not display\n";
     io.Fonts->Clear();
     fonts_.regular = fonts_.bold = fonts_.title = io.Fonts->AddFontDefault();
   }

@@ -35,7 +35,6 @@ class Platform {
 
   GLFWwindow* window() const { return window_; }
   bool should_close() const;
-  void request_close();
   // Sleeps until an event arrives (or `timeout_seconds` pass when > 0); never spins.
   void wait_events(double timeout_seconds);
   void poll_events();

@@ -94,16 +94,16 @@ void AppUi::view_history() {
   filter.theme = history_theme_;
   filter.lieu_id = history_lieu_;
   filter.sync_state = history_state_;
-  history_filter_error_.clear();
+  std::string filter_error;
   for (const auto& [text, target] : {std::pair{&history_from_, &filter.from}, std::pair{&history_to_, &filter.to}}) {
     if (text->empty()) continue;
     if (const auto date = parse_date(date_for_store(*text))) {
       *target = date;
     } else {
-      history_filter_error_ = app_.text("app.history.bad_date", {{"value", *text}});
+      filter_error = app_.text("app.history.bad_date", {{"value", *text}});
     }
   }
-  if (!history_filter_error_.empty()) ImGui::TextColored(ui::error_colour(), "%s", history_filter_error_.c_str());
+  if (!filter_error.empty()) ImGui::TextColored(ui::error_colour(), "%s", filter_error.c_str());
 
   const auto snapshot = history_->snapshot();
   const bool enrolled = app_.sync_status().enrolled;

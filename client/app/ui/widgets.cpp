@@ -20,6 +20,17 @@ float scale() { return ImGui::GetFontSize() / 16.0f; }
 
 std::string hidden_id(const std::string& name) { return "##" + name; }
 
+// Before the second and later buttons of a row: on the same line when `width` still fits,
+// else on a new line starting at `left`.
+void next_in_row(bool first, float width, float left) {
+  if (first) return;
+  ImGui::SameLine();
+  if (ImGui::GetCursorPosX() + width > ImGui::GetWindowContentRegionMax().x) {
+    ImGui::NewLine();
+    ImGui::SetCursorPosX(left);
+  }
+}
+
 }  // namespace
 
 void begin_probes() { probes.clear(); }
@@ -149,26 +160,16 @@ bool code_combo(AppState& app, const std::string& name, const char* set, std::st
 
 bool code_radio(AppState& app, const std::string& name, const char* set, std::string& value, bool allow_none) {
   bool changed = false;
-  const float right = ImGui::GetWindowContentRegionMax().x;
   bool first = true;
   for (const auto& code : app.vocabulary().set(set).codes) {
     const auto label = code.label(app.lang());
-    const float width = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2;
-    if (!first) {
-      ImGui::SameLine();
-      if (ImGui::GetCursorPosX() + width > right) {
-        ImGui::NewLine();
-        ImGui::SetCursorPosX(200.0f * scale());
-      }
-    }
+    next_in_row(first, ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2, 200.0f * scale());
     first = false;
     const bool selected = value == code.code;
-    if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
-    if (ImGui::Button((label + "##" + name + code.code).c_str())) {
+    if (toggle_button(label, name + code.code, selected)) {
       value = selected && allow_none ? std::string{} : code.code;
       changed = true;
     }
-    if (selected) ImGui::PopStyleColor();
     probe(name + ":" + code.code);
   }
   return changed;
@@ -177,22 +178,13 @@ bool code_radio(AppState& app, const std::string& name, const char* set, std::st
 bool code_chips(AppState& app, const std::string& name, const char* set, std::set<std::string>& values) {
   bool changed = false;
   const float left = ImGui::GetCursorPosX();
-  const float right = ImGui::GetWindowContentRegionMax().x;
   bool first = true;
   for (const auto& code : app.vocabulary().set(set).codes) {
     const bool selected = values.count(code.code) != 0;
     const auto label = (selected ? "✓ " : "") + code.label(app.lang());
-    const float width = ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2;
-    if (!first) {
-      ImGui::SameLine();
-      if (ImGui::GetCursorPosX() + width > right) {
-        ImGui::NewLine();
-        ImGui::SetCursorPosX(left);
-      }
-    }
+    next_in_row(first, ImGui::CalcTextSize(label.c_str()).x + ImGui::GetStyle().FramePadding.x * 2, left);
     first = false;
-    if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
-    if (ImGui::Button((label + "##" + name + code.code).c_str())) {
+    if (toggle_button(label, name + code.code, selected)) {
       if (selected) {
         values.erase(code.code);
       } else {
@@ -200,7 +192,6 @@ bool code_chips(AppState& app, const std::string& name, const char* set, std::se
       }
       changed = true;
     }
-    if (selected) ImGui::PopStyleColor();
     probe(name + ":" + code.code);
   }
   return changed;
@@ -229,6 +220,14 @@ bool place_combo(AppState& app, const std::string& name, std::string& lieu_id, c
   probe(name);
   return changed;
 }
+
+bool toggle_button(const std::string& label, const std::string& id, bool selected) {
+  if (selected) ImGui::PushStyleColor(ImGuiCol_Button, ImGui::GetStyleColorVec4(ImGuiCol_HeaderActive));
+  const bool pressed = ImGui::Button((label + "##" + id).c_str());
+  if (selected) ImGui::PopStyleColor();
+  return pressed;
+}
+
 
 bool primary_button(const std::string& label, const std::string& name) {
   ImGui::PushStyleColor(ImGuiCol_Button, ImVec4(0.13f, 0.36f, 0.72f, 1.0f));

@@ -49,6 +49,8 @@ bool code_radio(AppState& app, const std::string& name, const char* set, std::st
 bool code_chips(AppState& app, const std::string& name, const char* set, std::set<std::string>& values);
 bool place_combo(AppState& app, const std::string& name, std::string& lieu_id, const std::string& none_label);
 
+// A button drawn in the "selected" colour while its choice is the current one.
+bool toggle_button(const std::string& label, const std::string& id, bool selected);
 bool primary_button(const std::string& label, const std::string& name);
 bool secondary_button(const std::string& label, const std::string& name);
 
