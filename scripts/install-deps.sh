@@ -11,6 +11,7 @@ packages=(
   catch2 libcpp-httplib-dev libxlsxwriter-dev
   libssl-dev zlib1g-dev
   fonts-dejavu-core xvfb xauth libgl1-mesa-dri
+  file curl appstream desktop-file-utils  # packages: CPack (file), scripts/check-packages.sh
 )
 
 missing=()
