@@ -6,6 +6,8 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <chrono>
 
 #include "../model/app_state.hpp"
 #include "app_ui.hpp"
@@ -99,6 +101,9 @@ TestDriver TestDriver::load(const std::filesystem::path& path) {
       add(Kind::expect_messages, argument, std::atoi(rest.c_str()));
     } else if (command == "expect-widget") {
       add(Kind::expect_widget, argument);
+    } else if (command == "wait-value") {
+      if (argument.empty()) throw bad("wait-value needs a widget name");
+      add(Kind::wait_value, argument + '\n' + rest);
     } else if (command == "screenshot") {
       add(Kind::screenshot, argument);
       add(Kind::wait, {}, 1);
@@ -189,6 +194,26 @@ void TestDriver::before_frame(ImGuiIO& io, AppState& app, AppUi& ui) {
     case Kind::expect_widget:
       if (!ui::find_probe(step.target)) return fail(step, "no widget " + step.target + " on screen");
       break;
+    case Kind::wait_value: {
+      const auto split = step.target.find('\n');
+      const auto widget = step.target.substr(0, split);
+      const auto expected = step.target.substr(split + 1);
+      const auto rect = ui::find_probe(widget);
+      if (rect && rect->value == expected) {
+        value_frames_ = 0;
+        break;
+      }
+      // Frames pass fast in a script (no waiting for events): about 10 seconds, then fail.
+      if (++value_frames_ > 1000) {
+        value_frames_ = 0;
+        return fail(step, rect ? widget + " shows \"" + rect->value + "\", expected \"" + expected + "\""
+                               : "no widget " + widget + " on screen");
+      }
+      --next_;  // again next frame
+      wait_frames_ = 0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      break;
+    }
     case Kind::screenshot:
       screenshot_ = step.target;
       break;

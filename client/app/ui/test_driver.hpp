@@ -12,6 +12,8 @@
 //   wait N                      let N frames pass
 //   expect-messages FORM N      FORM (session, workshop, lot, device, event) shows N messages
 //   expect-widget WIDGET        the widget is on screen
+//   wait-value WIDGET TEXT...   within 10 seconds, the widget shows TEXT (figures of the
+//                               statistics, computed on a worker thread: "stat:accompagnements 3")
 //   screenshot PATH             write the window to a PNG
 //   quit
 // '#' starts a comment. A step that fails stops the script: the app exits with status 3.
@@ -44,7 +46,7 @@ class TestDriver {
 
  private:
   struct Step {
-    enum class Kind { view, move, mouse_down, mouse_up, key, chars, wheel, wait, expect_messages, expect_widget, screenshot, quit };
+    enum class Kind { view, move, mouse_down, mouse_up, key, chars, wheel, wait, expect_messages, expect_widget, wait_value, screenshot, quit };
     Kind kind;
     std::string target;  // widget, view, form, text, path
     int number = 0;      // key code, frames, expected count
@@ -56,7 +58,8 @@ class TestDriver {
   std::vector<Step> steps_;
   std::size_t next_ = 0;
   int wait_frames_ = 0;
-  std::size_t scrolled_for_ = 0;  // the step that already scrolled its widget into view
+  std::size_t scrolled_for_ = 0;
+  int value_frames_ = 0;  // frames the current wait-value step has waited  // the step that already scrolled its widget into view
   ImVec2 mouse_{-1, -1};
   bool mouse_down_ = false;
   int key_down_ = -1;

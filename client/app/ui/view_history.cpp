@@ -15,29 +15,6 @@ namespace {
 
 float scale() { return ImGui::GetFontSize() / 16.0f; }
 
-// A filter combo over a few fixed choices: {value, label}.
-bool choice_combo(const std::string& name, float width, std::string& value,
-                  const std::vector<std::pair<std::string, std::string>>& choices) {
-  std::string preview = choices.front().second;
-  for (const auto& [code, label] : choices) {
-    if (code == value) preview = label;
-  }
-  bool changed = false;
-  ImGui::SetNextItemWidth(width);
-  if (ImGui::BeginCombo(("##" + name).c_str(), preview.c_str(), ImGuiComboFlags_HeightLarge)) {
-    for (const auto& [code, label] : choices) {
-      if (ImGui::Selectable((label + "##" + code).c_str(), code == value)) {
-        value = code;
-        changed = true;
-      }
-      ui::probe(name + ":" + (code.empty() ? std::string("all") : code));
-    }
-    ImGui::EndCombo();
-  }
-  ui::probe(name);
-  return changed;
-}
-
 }  // namespace
 
 void AppUi::view_history() {
@@ -68,7 +45,7 @@ void AppUi::view_history() {
   ImGui::SameLine();
   ui::text_field("field:history_to", history_to_, app_.text("app.hint.date"), 110 * scale());
 
-  choice_combo("field:history_type", 170 * scale(), history_type_,
+  ui::choice_combo("field:history_type", 170 * scale(), history_type_,
                {{"", app_.text("app.history.all_types")},
                 {"individuel", app_.label("type", "individuel")},
                 {"collectif", app_.label("type", "collectif")},
@@ -76,13 +53,13 @@ void AppUi::view_history() {
   ImGui::SameLine();
   std::vector<std::pair<std::string, std::string>> themes{{"", app_.text("app.history.all_themes")}};
   for (const auto& code : app_.vocabulary().set("thematiques").codes) themes.emplace_back(code.code, code.label(app_.lang()));
-  choice_combo("field:history_theme", 210 * scale(), history_theme_, themes);
+  ui::choice_combo("field:history_theme", 210 * scale(), history_theme_, themes);
   ImGui::SameLine();
   std::vector<std::pair<std::string, std::string>> places{{"", app_.text("app.history.all_places")}};
   for (const auto& place : app_.places()) places.emplace_back(place.id, place.label);
-  choice_combo("field:history_lieu", 210 * scale(), history_lieu_, places);
+  ui::choice_combo("field:history_lieu", 210 * scale(), history_lieu_, places);
   ImGui::SameLine();
-  choice_combo("field:history_state", 160 * scale(), history_state_,
+  ui::choice_combo("field:history_state", 160 * scale(), history_state_,
                {{"", app_.text("app.history.all_states")},
                 {"pending", app_.text("app.history.state.pending")},
                 {"synced", app_.text("app.history.state.synced")},

@@ -36,11 +36,16 @@ void next_in_row(bool first, float width, float left) {
 void begin_probes() { probes.clear(); }
 
 void probe(const std::string& name) {
-  probes[name] = ProbeRect{ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), ImGui::IsItemVisible()};
+  probes[name] = ProbeRect{ImGui::GetItemRectMin(), ImGui::GetItemRectMax(), ImGui::IsItemVisible(), {}};
   if (name == scroll_target) {
     ImGui::SetScrollHereY(0.5f);
     scroll_target.clear();
   }
+}
+
+void probe(const std::string& name, const std::string& value) {
+  probe(name);
+  probes[name].value = value;
 }
 
 void scroll_to_probe(const std::string& name) { scroll_target = name; }
@@ -214,6 +219,28 @@ bool place_combo(AppState& app, const std::string& name, std::string& lieu_id, c
         changed = true;
       }
       probe(name + ":" + std::to_string(i));
+    }
+    ImGui::EndCombo();
+  }
+  probe(name);
+  return changed;
+}
+
+bool choice_combo(const std::string& name, float width, std::string& value,
+                  const std::vector<std::pair<std::string, std::string>>& choices) {
+  std::string preview = choices.empty() ? std::string{} : choices.front().second;
+  for (const auto& [code, label] : choices) {
+    if (code == value) preview = label;
+  }
+  bool changed = false;
+  ImGui::SetNextItemWidth(width);
+  if (ImGui::BeginCombo(hidden_id(name).c_str(), preview.c_str(), ImGuiComboFlags_HeightLarge)) {
+    for (const auto& [code, label] : choices) {
+      if (ImGui::Selectable((label + "##" + code).c_str(), code == value)) {
+        value = code;
+        changed = true;
+      }
+      probe(name + ":" + (code.empty() ? std::string("all") : code));
     }
     ImGui::EndCombo();
   }

@@ -22,11 +22,13 @@ struct ProbeRect {
   ImVec2 min;
   ImVec2 max;
   bool visible = true;  // false when scrolled out of its window
+  std::string value;    // what the widget shows, when it registered it (figures of the statistics)
 };
 // Scrolls the named widget into view the next time it is drawn (as a user would scroll to it).
 void scroll_to_probe(const std::string& name);
 void begin_probes();
 void probe(const std::string& name);  // the last item
+void probe(const std::string& name, const std::string& value);  // the last item, showing `value`
 std::optional<ProbeRect> find_probe(const std::string& name);
 std::vector<std::string> probe_names();
 
@@ -48,6 +50,9 @@ bool code_radio(AppState& app, const std::string& name, const char* set, std::st
 // Toggle chips that wrap over lines; for themes and equipment.
 bool code_chips(AppState& app, const std::string& name, const char* set, std::set<std::string>& values);
 bool place_combo(AppState& app, const std::string& name, std::string& lieu_id, const std::string& none_label);
+// A combo over a few fixed choices {value, label}; the first one's label shows for an unknown value.
+bool choice_combo(const std::string& name, float width, std::string& value,
+                  const std::vector<std::pair<std::string, std::string>>& choices);
 
 // A button drawn in the "selected" colour while its choice is the current one.
 bool toggle_button(const std::string& label, const std::string& id, bool selected);
