@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "relais/local_store.hpp"
+#include "relais/statistics.hpp"
 
 namespace relais {
 
@@ -24,7 +25,8 @@ namespace {
   "mediateur_id TEXT"
 
 // Append only: a released migration is never edited, a new one is added below it.
-const std::vector<const char*> kMigrations{
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> kMigrations{
     // 1: the first schema: reference data, help sessions, equipment collection, the journal.
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
 
@@ -112,13 +114,22 @@ const std::vector<const char*> kMigrations{
     "  parent_id TEXT NOT NULL,"
     "  record TEXT NOT NULL CHECK (json_valid(record))) WITHOUT ROWID;"
     "CREATE INDEX sync_held_parent ON sync_held (parent_id);",
-};
+
+    // 5: the history screen's order as indexes (newest first without sorting), and the statistics
+    // index (core/statistics.hpp), filled from the records when the store is opened.
+    std::string("CREATE INDEX sessions_history ON sessions (date DESC, created_at DESC, id DESC)"
+                "  WHERE deleted_at IS NULL;"
+                "CREATE INDEX lots_history ON lots (date DESC, created_at DESC, id DESC) WHERE deleted_at IS NULL;") +
+        stats::kStatisticsSchemaSql,
+  };
+  return kMigrations;
+}
 
 #undef RELAIS_RECORD_COLUMNS
 
 }  // namespace
 
-int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+int latest_schema_version() { return static_cast<int>(migrations().size()); }
 
 int schema_version_of(const sqlite::Database& db) {
   return static_cast<int>(db.query_int64("PRAGMA user_version"));
@@ -138,7 +149,7 @@ int migrate(sqlite::Database& db) {
   const int found = schema_version_of(db);
   for (int version = found; version < latest_schema_version(); ++version) {
     sqlite::Transaction transaction(db);
-    db.exec(kMigrations[static_cast<std::size_t>(version)]);
+    db.exec(migrations()[static_cast<std::size_t>(version)]);
     db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     transaction.commit();
   }

@@ -17,6 +17,11 @@ std::string to_lower_ascii(std::string_view s);
 
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
+// Lower case without accents, so that "Médiathèque", "MEDIATHEQUE" and "mediatheque" read the
+// same in searches and filters. Bytes that are not valid UTF-8 are copied as they are.
+void append_folded(std::string& out, std::string_view text);
+std::string fold_for_search(std::string_view text);
+
 // Replaces each "{name}" in `pattern` by its value; unknown names are left as they are.
 std::string format_named(std::string_view pattern,
                          const std::vector<std::pair<std::string, std::string>>& values);
