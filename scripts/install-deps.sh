@@ -8,7 +8,7 @@ packages=(
   libsqlite3-dev sqlite3
   libcurl4-openssl-dev nlohmann-json3-dev
   libimgui-dev libglfw3-dev libstb-dev
-  catch2 libcpp-httplib-dev libxlsxwriter-dev
+  catch2 libcpp-httplib-dev libxlsxwriter-dev python3-openpyxl
   libssl-dev zlib1g-dev
   fonts-dejavu-core xvfb xauth libgl1-mesa-dri
   file curl appstream desktop-file-utils  # packages: CPack (file), scripts/check-packages.sh
