@@ -919,6 +919,14 @@ struct ExportFixture {
   }
 };
 
+// The rows from La Coop's header on: the "Informations export" block comes first.
+std::vector<std::vector<std::string>> activity_rows(const std::string& text) {
+  const auto rows = relais::parse_csv(text);
+  const auto header = std::find(rows.begin(), rows.end(), kExportHeader);
+  REQUIRE(header != rows.end());
+  return {header, rows.end()};
+}
+
 const std::vector<std::string>& row_of(const std::vector<std::vector<std::string>>& rows, const std::string& id) {
   for (const auto& row : rows) {
     if (!row.empty() && row.back() == id) return row;
@@ -937,13 +945,15 @@ TEST_CASE("export --format csv writes the activity export French Excel opens", "
   REQUIRE(result.exit_code == 0);
   CHECK(result.out.empty());
   CHECK(result.err == "3 session(s) exported to " + out.string() + "\n");
-  CHECK_FALSE(fs::exists(out.string() + ".partial"));
+  CHECK_FALSE(fs::exists(out.string() + ".part"));
 
   const auto text = relais::test::read_file(out);
   REQUIRE(starts_with(text, "\xEF\xBB\xBF"));
-  CHECK(starts_with(text.substr(3),
-                    "Date;Enregistré le;Dernière modification le;Type;Participants;Canaux d’accompagnement;"));
-  const auto rows = relais::parse_csv(text);
+  CHECK(starts_with(text.substr(3), "Export information\r\nExport;Activities\r\nExported by;"));
+  CHECK(contains(text, "\r\nNumber of rows;3\r\n"));
+  CHECK(contains(text, "\r\n\r\nDate;Enregistré le;Dernière modification le;Type;Participants;Canaux d’accompagnement;"));
+  const auto all_rows = relais::parse_csv(text);
+  const auto rows = activity_rows(text);
   REQUIRE(rows.size() == 4);  // the header and the three live sessions
   CHECK(rows[0] == kExportHeader);
   for (const auto& row : rows) CHECK(row.size() == kExportHeader.size());
@@ -951,7 +961,7 @@ TEST_CASE("export --format csv writes the activity export French Excel opens", "
   // Each record ends with CRLF; line breaks inside a quoted cell are not record ends.
   std::size_t crlf = 0;
   for (auto at = text.find("\r\n"); at != std::string::npos; at = text.find("\r\n", at + 2)) ++crlf;
-  CHECK(crlf == rows.size());
+  CHECK(crlf == all_rows.size());
   CHECK(text.size() >= 2);
   CHECK(text.substr(text.size() - 2) == "\r\n");
 
@@ -998,7 +1008,7 @@ TEST_CASE("export --from and --to are inclusive bounds", "[cli]") {
   INFO(describe(result));
   REQUIRE(result.exit_code == 0);
   CHECK(result.err == "2 session(s) exported to " + out.string() + "\n");
-  const auto rows = relais::parse_csv(relais::test::read_file(out));
+  const auto rows = activity_rows(relais::test::read_file(out));
   REQUIRE(rows.size() == 3);
   CHECK(rows[1].back() == fixture.at_home);
   CHECK(rows[2].back() == fixture.group);
@@ -1006,22 +1016,25 @@ TEST_CASE("export --from and --to are inclusive bounds", "[cli]") {
   const auto one_day = fixture.cli.dir / "one-day.csv";
   REQUIRE(fixture.run_export({"--format", "csv", "--from", "2026-01-15", "--to", "2026-01-15", "--out", one_day.string()})
               .exit_code == 0);
-  const auto day_rows = relais::parse_csv(relais::test::read_file(one_day));
+  const auto day_rows = activity_rows(relais::test::read_file(one_day));
   REQUIRE(day_rows.size() == 2);
   CHECK(day_rows[1].back() == fixture.group);
 
   const auto empty = fixture.cli.dir / "empty.csv";
   REQUIRE(fixture.run_export({"--format", "csv", "--to", "2025-12-14", "--out", empty.string()}).exit_code == 0);
-  CHECK(relais::parse_csv(relais::test::read_file(empty)) == std::vector<std::vector<std::string>>{kExportHeader});
+  CHECK(activity_rows(relais::test::read_file(empty)) == std::vector<std::vector<std::string>>{kExportHeader});
 }
 
-TEST_CASE("export --format json writes the sessions of the period as an array", "[cli]") {
+TEST_CASE("export --format json writes the information block and the sessions of the period", "[cli]") {
   ExportFixture fixture;
   const auto out = fixture.cli.dir / "activites.json";
   const auto result = fixture.run_export({"--format", "json", "--from", "2026-01-01", "--out", out.string()});
   INFO(describe(result));
   REQUIRE(result.exit_code == 0);
-  const auto exported = json::parse(relais::test::read_file(out));
+  const auto document = json::parse(relais::test::read_file(out));
+  CHECK(document["informations"]["lignes"] == 2);
+  CHECK(document["informations"]["periode"] == json{{"du", "2026-01-01"}, {"au", nullptr}});
+  const auto& exported = document["activites"];
   REQUIRE(exported.is_array());
   CHECK(ids_of(exported) == std::vector<std::string>{fixture.at_home, fixture.group});
   for (const auto& record : exported) CHECK(record["kind"] == "session");
@@ -1030,7 +1043,7 @@ TEST_CASE("export --format json writes the sessions of the period as an array", 
 
   const auto none = fixture.cli.dir / "none.json";
   REQUIRE(fixture.run_export({"--format", "json", "--to", "2025-01-01", "--out", none.string()}).exit_code == 0);
-  CHECK(json::parse(relais::test::read_file(none)) == json::array());
+  CHECK(json::parse(relais::test::read_file(none))["activites"] == json::array());
 }
 
 TEST_CASE("export refuses bad options with 2 and writes no file", "[cli]") {
@@ -1049,7 +1062,12 @@ TEST_CASE("export refuses bad options with 2 and writes no file", "[cli]") {
        "relais-cli: invalid period: the start (2026-01-15) is after the end (2026-01-10)"},
       {{"--format", "csv"}, "relais-cli: option --out is required"},
       {{"--out", out.string()}, "relais-cli: option --format is required"},
-      {{"--format", "xlsx", "--out", out.string()}, "relais-cli: --format: unknown value “xlsx”; allowed: csv, json"},
+      {{"--format", "xls", "--out", out.string()}, "relais-cli: --format: unknown value “xls”; allowed: csv, xlsx, json"},
+      {{"--format", "csv", "--what", "sessions", "--out", out.string()},
+       "relais-cli: --what: unknown value “sessions”; allowed: activities, stats, equipment, impact"},
+      {{"--format", "csv", "--advisor", "x", "--out", out.string()}, "relais-cli: unknown option --advisor"},
+      {{"--format", "csv", "--what", "stats", "--type", "atelier", "--out", out.string()},
+       "relais-cli: --type: unknown value “atelier”; allowed: individuel, collectif"},
       {{"--format", "csv", "--out"}, "relais-cli: option --out needs a value"},
   };
   for (const auto& c : cases) {
@@ -1058,7 +1076,7 @@ TEST_CASE("export refuses bad options with 2 and writes no file", "[cli]") {
     CHECK(result.exit_code == 2);
     CHECK(lines(result.err) == std::vector<std::string>{c.reason, kUsageHint});
     CHECK_FALSE(fs::exists(out));
-    CHECK_FALSE(fs::exists(out.string() + ".partial"));
+    CHECK_FALSE(fs::exists(out.string() + ".part"));
   }
 }
 
@@ -1081,7 +1099,65 @@ TEST_CASE("export to a place it cannot write exits with 1 and leaves no file", "
     CHECK(lines(result.err) == std::vector<std::string>{"cannot write the file " + out.string()});
     CHECK(fs::is_directory(out));
     CHECK(fs::is_empty(out));
-    CHECK_FALSE(fs::exists(out.string() + ".partial"));
+    CHECK_FALSE(fs::exists(out.string() + ".part"));
+  }
+}
+
+TEST_CASE("export --what stats|equipment|impact writes each format", "[cli]") {
+  ExportFixture fixture;
+  for (const char* what : {"stats", "equipment", "impact", "activities"}) {
+    for (const char* format : {"csv", "xlsx", "json"}) {
+      const auto out = fixture.cli.dir / (std::string(what) + "." + format);
+      const auto result = fixture.run_export({"--format", format, "--what", what, "--out", out.string()});
+      INFO(what << " " << format << "\n" << describe(result));
+      CHECK(result.exit_code == 0);
+      CHECK(fs::file_size(out) > 0);
+      CHECK_FALSE(fs::exists(out.string() + ".part"));
+    }
+  }
+  const auto stats = json::parse(relais::test::read_file(fixture.cli.dir / "stats.json"));
+  CHECK(stats["statistiques"]["totals"]["accompagnements"] == 10);  // 1 + 8 + 1
+  const auto impact = json::parse(relais::test::read_file(fixture.cli.dir / "impact.json"));
+  CHECK(impact["informations"]["facteurs_impact"]["version"].is_string());
+  const auto result = fixture.run_export(
+      {"--format", "xlsx", "--what", "stats", "--out", (fixture.cli.dir / "s.xlsx").string()});
+  CHECK(result.err == "“Statistics” export written to " + (fixture.cli.dir / "s.xlsx").string() + "\n");
+}
+
+TEST_CASE("stats prints the totals and the breakdowns, or the indicators as JSON", "[cli]") {
+  ExportFixture fixture;
+  const auto table = fixture.cli.run({"stats", "--from", "2026-01-01", "--to", "2026-01-31"});
+  INFO(describe(table));
+  REQUIRE(table.exit_code == 0);
+  CHECK(starts_with(table.out, "Statistics: from 01/01/2026 to 31/01/2026\n"));
+  CHECK(some_line_starts_with(table.out, "People helped (per session)  9"));
+  CHECK(some_line_starts_with(table.out, "Workshops                    1"));
+  CHECK(contains(table.out, "CO2e avoided (kg)"));
+
+  const auto as_json = fixture.cli.run({"stats", "--format", "json", "--type", "collectif"});
+  INFO(describe(as_json));
+  REQUIRE(as_json.exit_code == 0);
+  const auto indicators = json::parse(as_json.out);
+  CHECK(indicators["totals"]["accompagnements"] == 8);
+  CHECK(indicators["filter"] == json{{"type", "collectif"}});
+
+  struct Case {
+    std::vector<std::string> args;
+    std::string reason;
+  };
+  for (const auto& c : std::vector<Case>{
+           {{"stats", "--type", "groupe"}, "relais-cli: --type: unknown value “groupe”; allowed: individuel, collectif"},
+           {{"stats", "--departement", "7"}, "relais-cli: --departement: invalid département “7” (for example 69, 2A, 971)"},
+           {{"stats", "--theme", "cuisine"}, "relais-cli: --theme: unknown theme “cuisine” (a thematiques code, see docs/records.md)"},
+           {{"stats", "--format", "csv"}, "relais-cli: --format: unknown value “csv”; allowed: table, json"},
+           {{"stats", "--from", "2026-02-01", "--to", "2026-01-01"},
+            "relais-cli: invalid period: the start (2026-02-01) is after the end (2026-01-01)"},
+       }) {
+    const auto result = fixture.cli.run(c.args);
+    INFO(describe(result));
+    CHECK(result.exit_code == 2);
+    CHECK(lines(result.err) == std::vector<std::string>{c.reason, kUsageHint});
+    CHECK(result.out.empty());
   }
 }
 

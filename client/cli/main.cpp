@@ -1,6 +1,7 @@
 // relais-cli: the headless command line over the advisor's local store.
 // Exit codes: 0 success, 2 invalid input (usage, JSON, validation; nothing stored),
 // 1 any other failure (unreadable store, disk full...).
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -13,12 +14,18 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "arguments.hpp"
 #include "input.hpp"
 #include "relais/assets.hpp"
 #include "relais/csv.hpp"
+#include "relais/exports.hpp"
+#include "relais/impact.hpp"
+#include "relais/local_export_source.hpp"
 #include "relais/local_store.hpp"
+#include "relais/statistics.hpp"
 #include "relais/session_export.hpp"
 #include "relais/sync_engine.hpp"
 #include "relais/text.hpp"
@@ -297,70 +304,179 @@ int show_journal(Context& context) {
   return kExitOk;
 }
 
-// [SECTION] Export ------------------------------------------------------------------------------
+// [SECTION] Statistics and exports --------------------------------------------------------------
 
-int export_sessions(Context& context) {
-  const auto format = context.args.option("format");
-  const auto out = context.args.option("out");
-  const auto from = date_option(context, "from");
-  const auto to = date_option(context, "to");
+ImpactFactors load_impact_factors(const Context& context) {
+  return ImpactFactors::load_file(context.assets.directory / "impact_factors.json");
+}
+
+// The period and the statistics filters, checked before anything is opened.
+stats::Filter read_filter(Context& context, bool with_stats_filters) {
+  stats::Filter filter;
+  filter.from = date_option(context, "from");
+  filter.to = date_option(context, "to");
+  if (with_stats_filters) {
+    filter.mediateur_id = context.args.option("advisor");
+    filter.lieu_id = context.args.option("place");
+    filter.commune = context.args.option("commune");
+    filter.departement = context.args.option("departement");
+    filter.type = context.args.option("type");
+    filter.thematique = context.args.option("theme");
+    if (filter.type && *filter.type != "individuel" && *filter.type != "collectif") {
+      throw UsageError("cli.usage.bad_choice", {{"option", "--type"}, {"value", *filter.type}, {"allowed", "individuel, collectif"}});
+    }
+    if (filter.thematique && !context.vocabulary().contains("thematiques", *filter.thematique) &&
+        !context.vocabulary().contains("thematiques_administratives", *filter.thematique)) {
+      throw UsageError("cli.usage.bad_theme", {{"option", "--theme"}, {"value", *filter.thematique}});
+    }
+    if (filter.departement) {
+      const auto& d = *filter.departement;
+      const bool digits = std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+      const bool ok = (d.size() == 2 && (digits || d == "2A" || d == "2B")) || (d.size() == 3 && digits && d.rfind("97", 0) == 0);
+      if (!ok) throw UsageError("cli.usage.bad_departement", {{"option", "--departement"}, {"value", d}});
+    }
+    for (auto* value : {&filter.mediateur_id, &filter.lieu_id, &filter.commune}) {
+      if (*value && trim(**value).empty()) *value = std::nullopt;
+    }
+  }
+  if (filter.from && filter.to && *filter.from > *filter.to) {
+    throw UsageError("cli.usage.bad_period", {{"from", format_date(*filter.from)}, {"to", format_date(*filter.to)}});
+  }
+  return filter;
+}
+
+std::string period_line(const Context& context, const stats::Filter& filter) {
+  if (!filter.from && !filter.to) return context.text("cli.stats.all_dates");
+  return context.text("cli.stats.period_range", {{"from", filter.from ? format_date_french(*filter.from) : "…"},
+                                                 {"to", filter.to ? format_date_french(*filter.to) : "…"}});
+}
+
+std::string kg(double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.1f", value);
+  return buffer;
+}
+
+int show_stats(Context& context) {
+  const auto format = context.args.option("format").value_or("table");
+  const auto filter = read_filter(context, true);
   context.args.reject_unused();
-  if (!format) throw UsageError("cli.usage.missing_option", {{"option", "--format"}});
-  if (*format != "csv" && *format != "json") {
-    throw UsageError("cli.usage.bad_choice", {{"option", "--format"}, {"value", *format}, {"allowed", "csv, json"}});
+  if (format != "table" && format != "json") {
+    throw UsageError("cli.usage.bad_choice", {{"option", "--format"}, {"value", format}, {"allowed", "table, json"}});
+  }
+  const auto factors = load_impact_factors(context);
+  auto store = context.open_store();
+  LocalExportSource source(store->path(), store->vocabulary());
+  const auto indicators = source.indicators(filter, factors);
+  stats::Labels labels(store->vocabulary(), context.lang);
+  source.name_codes(labels);
+  if (format == "json") {
+    std::cout << exports::to_json(indicators, labels).dump(2) << '\n';
+    return kExitOk;
+  }
+  const auto number = [](std::int64_t value) { return std::to_string(value); };
+  const auto& t = indicators.totals;
+  std::cout << context.text("cli.stats.title", {{"period", period_line(context, filter)}}) << "\n\n";
+  print_table(std::cout, {context.text("cli.stats.totals"), ""},
+              {{context.text("cli.stats.accompagnements"), number(t.accompagnements)},
+               {context.text("cli.stats.beneficiaires"), number(t.beneficiaires)},
+               {context.text("cli.stats.individual"), number(t.individual_sessions)},
+               {context.text("cli.stats.workshops"), number(t.workshops)},
+               {context.text("cli.stats.participants"), number(t.workshop_participants)},
+               {context.text("cli.stats.minutes"), number(t.minutes)}},
+              60);
+  for (const auto& breakdown : indicators.breakdowns) {
+    std::cout << '\n';
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& row : breakdown.rows) {
+      rows.push_back({labels.code_label(breakdown.dimension, row.code), number(row.activities), number(row.people),
+                      number(row.minutes)});
+    }
+    print_table(std::cout,
+                {labels.dimension_title(breakdown.dimension), context.text("cli.stats.activities"),
+                 context.text("cli.stats.people"), context.text("cli.stats.minutes_short")},
+                rows, 48);
+  }
+  const auto& e = indicators.equipment;
+  std::cout << '\n';
+  print_table(std::cout, {context.text("cli.stats.equipment"), ""},
+              {{context.text("cli.stats.devices_collected"), number(e.devices_collected)},
+               {context.text("cli.stats.weight_collected"), kg(e.weight_collected_kg)},
+               {context.text("cli.stats.weight_diverted"), kg(e.weight_diverted_kg)},
+               {context.text("cli.stats.handed_over"), number(e.devices_handed_over)},
+               {context.text("cli.stats.erasures"), number(e.erasures)},
+               {context.text("cli.stats.co2e"), kg(e.co2e_avoided_kg)}},
+              60);
+  std::cout << context.text("cli.stats.factors", {{"version", factors.version()}, {"source", factors.source(context.lang)}})
+            << '\n';
+  return kExitOk;
+}
+
+// Who exports: the enrolled user when the device is enrolled, else the system's user name.
+exports::ExportInfo export_info(const LocalStore& store) {
+  exports::ExportInfo info;
+  if (const auto user = store.meta(sync_meta::user)) {
+    const auto parsed = json::parse(*user, nullptr, false);
+    if (parsed.is_object()) {
+      info.exported_by = trim(parsed.value("prenom", std::string{}) + " " + parsed.value("nom", std::string{}));
+      info.role = parsed.value("role", std::string{});
+    }
+  }
+  if (info.exported_by.empty()) {
+    const char* name = std::getenv("USER");
+    if (name == nullptr || *name == '\0') {
+      const auto* account = ::getpwuid(::getuid());
+      name = account != nullptr ? account->pw_name : nullptr;
+    }
+    info.exported_by = name != nullptr ? name : "";
+  }
+  return info;
+}
+
+int export_data(Context& context) {
+  const auto format_text = context.args.option("format");
+  const auto what_text = context.args.option("what");
+  const auto out = context.args.option("out");
+  const auto team = context.args.flag("team");
+  const auto what = what_text ? exports::parse_what(*what_text) : exports::What::activities;
+  if (!what) {
+    throw UsageError("cli.usage.bad_choice",
+                     {{"option", "--what"}, {"value", *what_text}, {"allowed", "activities, stats, equipment, impact"}});
+  }
+  const auto filter = read_filter(context, *what == exports::What::stats || *what == exports::What::impact);
+  context.args.reject_unused();
+  if (!format_text) throw UsageError("cli.usage.missing_option", {{"option", "--format"}});
+  const auto format = exports::parse_format(*format_text);
+  if (!format) {
+    throw UsageError("cli.usage.bad_choice", {{"option", "--format"}, {"value", *format_text}, {"allowed", "csv, xlsx, json"}});
   }
   if (!out) throw UsageError("cli.usage.missing_option", {{"option", "--out"}});
-  if (from && to && *from > *to) throw UsageError("cli.usage.bad_period", {{"from", format_date(*from)}, {"to", format_date(*to)}});
 
+  const auto factors = load_impact_factors(context);
   auto store = context.open_store();
-  // Write beside the target and rename at the end: a failed export never leaves half a file.
+  LocalExportSource source(store->path(), store->vocabulary());
+  exports::Options options;
+  options.format = *format;
+  options.what = *what;
+  options.filter = filter;
+  options.info = export_info(*store);
+  options.with_mediateur = team;
+  options.lang = context.lang;
   const std::filesystem::path target(*out);
-  auto partial = target;
-  partial += ".partial";
-  std::size_t rows = 0;
-  {
-    std::ofstream file(partial, std::ios::binary | std::ios::trunc);
-    if (!file) {
-      std::cerr << context.text("cli.cannot_write_file", {{"path", target.string()}}) << '\n';
-      return kExitFailure;
-    }
-    if (*format == "csv") {
-      CsvWriter csv(file);
-      csv.write_bom();
-      csv.write_row(activity_export_header(false));
-      store->for_each_session(from, to, [&](const ExportedSession& row) {
-        csv.write_row(activity_export_row(row, context.vocabulary(), false));
-        ++rows;
-      });
-    } else {
-      file << "[";
-      store->for_each_session(from, to, [&](const ExportedSession& row) {
-        auto object = to_json(row.session);
-        object["kind"] = "session";
-        object["created_at"] = format_timestamp_utc(row.created_unix_ms);
-        object["updated_at"] = format_timestamp_utc(row.updated_unix_ms);
-        file << (rows == 0 ? "\n" : ",\n") << object.dump();
-        ++rows;
-      });
-      file << (rows == 0 ? "]\n" : "\n]\n");
-    }
-    file.flush();
-    if (!file) {
-      std::error_code ignored;
-      std::filesystem::remove(partial, ignored);
-      std::cerr << context.text("cli.cannot_write_file", {{"path", target.string()}}) << '\n';
-      return kExitFailure;
-    }
-  }
-  std::error_code renamed;
-  std::filesystem::rename(partial, target, renamed);
-  if (renamed) {  // e.g. the target is a folder: keep nothing of the attempt
-    std::error_code ignored;
-    std::filesystem::remove(partial, ignored);
+  exports::Result result;
+  try {
+    result = exports::export_to_file(source, factors, options, target);
+  } catch (const exports::WriteError&) {
     std::cerr << context.text("cli.cannot_write_file", {{"path", target.string()}}) << '\n';
     return kExitFailure;
   }
-  std::cerr << context.text("cli.exported", {{"count", std::to_string(rows)}, {"path", target.string()}}) << '\n';
+  if (*what == exports::What::activities) {
+    std::cerr << context.text("cli.exported", {{"count", std::to_string(result.rows)}, {"path", target.string()}}) << '\n';
+  } else {
+    std::cerr << context.text("cli.exported_what", {{"what", context.text("cli.what." + std::string(exports::to_string(*what)))},
+                                                    {"path", target.string()}})
+              << '\n';
+  }
   return kExitOk;
 }
 
@@ -496,7 +612,8 @@ int run_command(Context& context) {
   if (command == "list") return list_records(context);
   if (command == "show") return show_record(context);
   if (command == "delete") return delete_record(context);
-  if (command == "export") return export_sessions(context);
+  if (command == "export") return export_data(context);
+  if (command == "stats") return show_stats(context);
   if (command == "journal") return show_journal(context);
   if (command == "enroll") return enroll_device(context);
   if (command == "sync") return sync_now(context);
@@ -527,7 +644,7 @@ int main(int argc, char** argv) {
   }
   Lang lang = lang_from_environment();
   try {
-    Arguments args(words, {"include-deleted", "help"});
+    Arguments args(words, {"include-deleted", "help", "team"});
     if (const auto chosen = args.option("lang")) {
       const auto parsed = parse_lang(*chosen);
       if (!parsed) throw UsageError("cli.usage.bad_choice", {{"option", "--lang"}, {"value", *chosen}, {"allowed", "fr, en"}});
