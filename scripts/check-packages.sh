@@ -108,6 +108,18 @@ fi
 [ -f /usr/share/icons/hicolor/scalable/apps/io.github.relais.Relais.svg ] || fail "no scalable icon"
 screenshot relais "$work/installed.png"
 
+# Optional: a store made by an older relais-cli (RELAIS_OLD_CLI, e.g. built from an older commit
+# as docs/install.md, "Upgrades", shows) is migrated by the installed one, with a copy first.
+if [ -n "${RELAIS_OLD_CLI:-}" ]; then
+  old_db="$work/old.db"
+  "$RELAIS_OLD_CLI" --db "$old_db" init >/dev/null
+  echo '{"type": "individuel", "date": "2026-10-02", "duree": 45, "type_lieu": "a_distance", "thematiques": ["email"]}' \
+    | "$RELAIS_OLD_CLI" --db "$old_db" session add >/dev/null
+  run_clean relais-cli --db "$old_db" list --lang en | grep -q "2026-10-02" || fail "the migrated store lost its session"
+  backup=$(ls "$old_db".before-v*.bak 2>/dev/null) || fail "no .before-vN.bak copy after opening an older store"
+  step "a store from $("$RELAIS_OLD_CLI" --version) was migrated, copy kept in ${backup##*/}"
+fi
+
 # [SECTION] The server, as its unit runs it ------------------------------------------------------------
 unit=/usr/lib/systemd/system/relais-server.service
 [ -f "$unit" ] || fail "no $unit"
@@ -179,11 +191,17 @@ dpkg -r relais relais-server relais-common
 [ -f "$db" ] || fail "removing relais-server deleted its store $db"
 # Nothing left running: no live process of the relais user, none running an installed binary
 # or one from the archive.
+# (From /proc: containers often have no ps.)
 leftovers() {
-  ps -u relais -o pid=,stat=,args= | awk '$2 !~ /^Z/'
-  for exe in /proc/[0-9]*/exe; do
-    target=$(readlink "$exe" 2>/dev/null) || continue
-    case "$target" in /usr/bin/relais*|"$work"/*) echo "${exe%/exe}: $target" ;; esac
+  local relais_uid dir state uid target
+  relais_uid=$(id -u relais)
+  for dir in /proc/[0-9]*; do
+    state=$(awk '/^State:/ {print $2}' "$dir/status" 2>/dev/null) || continue
+    [ -n "$state" ] && [ "$state" != Z ] || continue
+    uid=$(awk '/^Uid:/ {print $2}' "$dir/status" 2>/dev/null) || continue
+    target=$(readlink "$dir/exe" 2>/dev/null) || target=""
+    if [ "$uid" = "$relais_uid" ]; then echo "${dir#/proc/} (user relais): $target"; continue; fi
+    case "$target" in /usr/bin/relais*|"$work"/*) echo "${dir#/proc/}: $target" ;; esac
   done
 }
 if [ -n "$(leftovers)" ]; then
