@@ -2,10 +2,12 @@
 // Xvfb (typing into fields, clicking Save), checked against what landed in the store.
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <fstream>
 
 #include "model/app_state.hpp"
 #include "model/forms.hpp"
+#include "model/statistics_worker.hpp"
 #include "relais/vocabulary.hpp"
 #include "server_process.hpp"
 #include "support.hpp"
@@ -219,6 +221,233 @@ TEST_CASE("app state: equipment refuses a handover before an erasure", "[app][st
   CHECK(state.store().count(RecordKind::device_event) == 2);
 }
 
+// [SECTION] Statistiques: the model and its worker -----------------------------------------------------
+
+namespace {
+
+// Three individual sessions and a workshop of 8 (3 already helped) in November 2026, one
+// individual session in October; a laptop collected and handed over after its erasure.
+void add_known_activity(const std::filesystem::path& path) {
+  app::AppState state(test::assets(), state_options(path));
+  for (const auto& [date, minutes] : {std::pair{"02/11/2026", 30}, std::pair{"16/11/2026", 45},
+                                      std::pair{"22/11/2026", 60}, std::pair{"15/10/2026", 90}}) {
+    state.individual.date = date;
+    state.individual.duree = minutes;
+    state.individual.thematiques = {"email"};
+    REQUIRE(state.save_session(state.individual, state.individual_messages));
+  }
+  state.workshop.date = "17/11/2026";
+  state.workshop.duree = 120;
+  state.workshop.thematiques = {"securite_numerique"};
+  state.workshop.total = 8;
+  state.workshop.deja_accompagnes = 3;
+  REQUIRE(state.save_session(state.workshop, state.workshop_messages));
+  state.lot.date = "10/11/2026";
+  state.lot.type_donateur = "entreprise";
+  REQUIRE(state.save_lot());
+  state.device.type = "ordinateur_portable";
+  state.device.poids_kg = "2";
+  REQUIRE(state.save_device());
+  state.event.date = "12/11/2026";
+  state.event.type = "efface";
+  state.event.outil = "nwipe 0.34";
+  REQUIRE(state.save_event());
+  state.event.date = "20/11/2026";
+  state.event.type = "remis";
+  state.event.code_beneficiaire = "B-2026-017";
+  REQUIRE(state.save_event());
+}
+
+app::StatisticsWorker::Options worker_options(const std::filesystem::path& path) {
+  app::StatisticsWorker::Options options;
+  options.store_path = path;
+  options.base_vocabulary = &test::assets().vocabulary;
+  options.impact_factors_path = test::assets().directory / "impact_factors.json";
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("statistics model: periods, filters and their problems", "[app][stats]") {
+  const Date today{2026, 11, 22};
+  const auto period = [&](const char* preset) {
+    const auto out = app::preset_period(preset, today);
+    REQUIRE(out);
+    return format_date(out->from) + " " + format_date(out->to);
+  };
+  CHECK(period("this_month") == "2026-11-01 2026-11-22");
+  CHECK(period("last_month") == "2026-10-01 2026-10-31");
+  CHECK(period("this_year") == "2026-01-01 2026-11-22");
+  CHECK(period("last_12_months") == "2025-12-01 2026-11-22");
+  CHECK(format_date(app::preset_period("last_month", Date{2026, 1, 5})->from) == "2025-12-01");
+  CHECK_FALSE(app::preset_period("custom", today));
+
+  std::vector<app::QueryProblem> problems;
+  app::StatisticsQuery query;
+  query.type = "collectif";
+  query.departement = " 2a ";
+  auto filter = app::make_filter(query, today, problems);
+  REQUIRE(filter);
+  CHECK(problems.empty());
+  CHECK(filter->type == "collectif");
+  CHECK(filter->departement == "2A");
+  CHECK_FALSE(filter->lieu_id);
+  CHECK(format_date(*filter->from) == "2026-11-01");
+
+  query.preset = "custom";
+  query.custom_from = "31/02/2026";
+  query.custom_to = "";
+  query.departement = "750";
+  CHECK_FALSE(app::make_filter(query, today, problems));
+  REQUIRE(problems.size() == 3);
+  CHECK(problems[0].key == "app.stats.error.bad_date");
+  CHECK(problems[0].value == "31/02/2026");
+  CHECK(problems[1].key == "app.stats.error.to_required");
+  CHECK(problems[2].key == "app.stats.error.departement");
+  // Every message the screen can show is translated in both languages.
+  for (const auto& problem : problems) {
+    CHECK(test::assets().translator.text(Lang::fr, problem.key) != problem.key);
+    CHECK(test::assets().translator.text(Lang::en, problem.key) != problem.key);
+  }
+
+  query.custom_from = "01/12/2026";
+  query.custom_to = "30/11/2026";
+  query.departement = "971";
+  CHECK_FALSE(app::make_filter(query, today, problems));
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].key == "app.stats.error.order");
+  query.custom_from = "2026-11-01";
+  filter = app::make_filter(query, today, problems);
+  REQUIRE(filter);
+  CHECK(format_date(*filter->to) == "2026-11-30");
+  CHECK(filter->departement == "971");
+}
+
+TEST_CASE("statistics model: the chart's series and the figures as shown", "[app][stats]") {
+  stats::Indicators indicators;
+  indicators.per_day = {{"2026-11-02", 1, 1, 30}, {"2026-11-17", 1, 8, 120}};
+  indicators.per_week = {{"2026-W47", 2, 9, 150}};
+  indicators.per_month = {{"2026-11", 3, 10, 180}};
+  const Date from{2026, 11, 1};
+  const Date to{2026, 11, 30};
+  const auto days = app::time_series(indicators, app::Granularity::day, from, to, Lang::fr);
+  REQUIRE(days.size() == 30);
+  CHECK(days[1].period == "2026-11-02");
+  CHECK(days[1].label == "02/11");
+  CHECK(days[1].people == 1);
+  CHECK(days[16].people == 8);
+  CHECK(days[0].people == 0);
+  const auto weeks = app::time_series(indicators, app::Granularity::week, from, to, Lang::en);
+  REQUIRE(weeks.size() == 6);  // 2026-W44 (Sunday 1st) to 2026-W49 (Monday 30th)
+  CHECK(weeks.front().period == "2026-W44");
+  CHECK(weeks[3].period == "2026-W47");
+  CHECK(weeks[3].label == "W47");
+  CHECK(weeks[3].people == 9);
+  const auto months = app::time_series(indicators, app::Granularity::month, Date{2025, 12, 1}, to, Lang::fr);
+  REQUIRE(months.size() == 12);
+  CHECK(months.front().label == "déc. 2025");
+  CHECK(months.back().people == 10);
+  CHECK(app::iso_week_of(Date{2027, 1, 1}) == "2026-W53");
+  CHECK(app::iso_week_of(Date{2024, 12, 30}) == "2025-W01");
+  CHECK(app::default_granularity(from, to) == app::Granularity::day);
+  CHECK(app::default_granularity(Date{2026, 1, 1}, to) == app::Granularity::month);
+
+  CHECK(app::format_count(1234567, Lang::fr) == "1\u202f234\u202f567");
+  CHECK(app::format_count(1234, Lang::en) == "1,234");
+  CHECK(app::format_count(12, Lang::fr) == "12");
+  CHECK(app::format_decimal(1234.56, 1, Lang::fr) == "1\u202f234,6");
+  CHECK(app::format_decimal(6.26, 1, Lang::en) == "6.3");
+  CHECK(app::format_duration(45) == "45 min");
+  CHECK(app::format_duration(270) == "4 h 30 min");
+  CHECK(app::format_duration(125) == "2 h 05 min");
+  CHECK(app::format_duration(120) == "2 h");
+  CHECK(app::format_percent(1, 3, Lang::en) == "33%");
+  CHECK(app::format_percent(1, 300, Lang::fr) == "< 1\u202f%");
+  CHECK(app::format_percent(0, 0, Lang::en) == "0%");
+}
+
+TEST_CASE("statistics worker: figures of a known store, off the UI thread, again after a save", "[app][stats]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  add_known_activity(dir / "relais.db");
+  std::atomic<int> woken{0};
+  auto options = worker_options(dir / "relais.db");
+  options.on_ready = [&] { ++woken; };
+  app::StatisticsWorker worker(options);
+  CHECK_FALSE(worker.snapshot().result);
+
+  std::vector<app::QueryProblem> problems;
+  const auto november = app::make_filter(app::StatisticsQuery{}, test::kToday, problems);
+  REQUIRE(november);
+  const auto number = worker.request(*november);
+  auto result = worker.wait();
+  REQUIRE(result);
+  CHECK(result->request == number);
+  INFO(result->error);
+  REQUIRE(result->indicators);
+  CHECK(result->error.empty());
+  const auto& totals = result->indicators->totals;
+  CHECK(totals.individual_sessions == 3);
+  CHECK(totals.workshops == 1);
+  CHECK(totals.workshop_participants == 8);
+  CHECK(totals.accompagnements == 11);
+  CHECK(totals.beneficiaires == 8);
+  CHECK(totals.minutes == 30 + 45 + 60 + 120);
+  const auto& equipment = result->indicators->equipment;
+  CHECK(equipment.devices_collected == 1);
+  CHECK(equipment.weight_collected_kg == Approx(2.0));
+  CHECK(equipment.devices_handed_over == 1);
+  CHECK(equipment.erasures == 1);
+  CHECK(equipment.co2e_avoided_kg > 0);
+  CHECK_FALSE(result->factors_version.empty());
+  CHECK_FALSE(result->factors_source_fr.empty());
+  CHECK(woken >= 1);
+  CHECK_FALSE(worker.snapshot().busy);
+
+  // Filters: workshops only; October alone.
+  app::StatisticsQuery query;
+  query.type = "collectif";
+  worker.request(*app::make_filter(query, test::kToday, problems));
+  result = worker.wait();
+  REQUIRE(result->indicators);
+  CHECK(result->indicators->totals.accompagnements == 8);
+  query = {};
+  query.preset = "last_month";
+  worker.request(*app::make_filter(query, test::kToday, problems));
+  result = worker.wait();
+  REQUIRE(result->indicators);
+  CHECK(result->indicators->totals.individual_sessions == 1);
+  CHECK(result->indicators->totals.minutes == 90);
+
+  // A session saved on the UI's connection shows in the next computation.
+  {
+    app::AppState state(test::assets(), state_options(dir / "relais.db"));
+    state.individual.date = "21/11/2026";
+    state.individual.duree = 15;
+    state.individual.thematiques = {"sante"};
+    REQUIRE(state.save_session(state.individual, state.individual_messages));
+  }
+  worker.request(*november);
+  result = worker.wait();
+  REQUIRE(result->indicators);
+  CHECK(result->indicators->totals.individual_sessions == 4);
+
+  // Many requests in a row: only the newest is answered.
+  for (int i = 0; i < 20; ++i) worker.request(*november);
+  const auto last = worker.request(*november);
+  CHECK(worker.wait()->request == last);
+}
+
+TEST_CASE("statistics worker: a store it cannot read is said, not fatal", "[app][stats]") {
+  TempDir dir;
+  app::StatisticsWorker worker(worker_options(dir / "missing.db"));
+  worker.request(stats::Filter{});
+  const auto result = worker.wait();
+  REQUIRE(result);
+  CHECK_FALSE(result->indicators);
+  CHECK_FALSE(result->error.empty());
+}
+
 // [SECTION] The real window, driven by a script ------------------------------------------------------
 
 TEST_CASE("UI: an advisor records a session by clicking and typing", "[app][ui]") {
@@ -313,7 +542,8 @@ quit
 TEST_CASE("UI: every screen renders to a PNG at netbook size", "[app][ui]") {
   TempDir dir;
   prepare_store(dir / "relais.db");
-  for (const std::string view : {"session", "workshop", "equipment", "history", "sync", "settings", "setup"}) {
+  add_known_activity(dir / "relais.db");
+  for (const std::string view : {"session", "workshop", "equipment", "history", "sync", "settings", "statistics", "setup"}) {
     for (const std::string lang : {"fr", "en"}) {
       const auto png = dir / (view + "-" + lang + ".png");
       const auto result = test::run_process({"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH, "--db",
@@ -325,6 +555,44 @@ TEST_CASE("UI: every screen renders to a PNG at netbook size", "[app][ui]") {
       CHECK(std::filesystem::file_size(png) > 1000);
     }
   }
+}
+
+TEST_CASE("UI: a coordinator opens Statistiques and filters it", "[app][ui][stats]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  add_known_activity(dir / "relais.db");
+  const auto result = run_ui(dir, R"(
+key ctrl+7
+wait-value stat:accompagnements 11
+wait-value stat:individual 3
+wait-value stat:minutes 255
+wait-value stat:handed_over 1
+expect-widget stats:chart
+# workshops only
+click stats:type
+click stats:type:collectif
+wait-value stat:accompagnements 8
+wait-value stat:individual 0
+# last month: the October session alone
+click stats:type
+click stats:type:all
+click stats:preset:last_month
+wait-value stat:accompagnements 1
+wait-value stat:minutes 90
+# a custom period, typed; a bad one says why and keeps the last figures
+click stats:preset:custom
+type stats:from 01/10/2026
+type stats:to 22/11/2026
+wait-value stat:accompagnements 12
+type stats:to 31/13/2026
+wait 3
+wait-value stat:accompagnements 12
+screenshot )" + (dir / "custom.png").string() + R"(
+quit
+)", "1024x600");
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  CHECK(std::filesystem::file_size(dir / "custom.png") > 1000);
 }
 
 TEST_CASE("UI: enrolling with a one-time code, then sessions sync in the background", "[app][ui][sync]") {

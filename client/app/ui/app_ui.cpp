@@ -11,6 +11,7 @@
 #include "relais/history.hpp"
 #include "relais/records.hpp"
 #include "relais/text.hpp"
+#include "view_statistics.hpp"
 #include "widgets.hpp"
 
 namespace relais::app {
@@ -19,7 +20,9 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<const char*, 6> kViews{"session", "workshop", "equipment", "history", "sync", "settings"};
+// In the navigation's order; Ctrl+1 ... Ctrl+7 (the screens added later come last, so that the
+// shortcuts people know keep their number).
+constexpr std::array<const char*, 7> kViews{"session", "workshop", "equipment", "history", "sync", "settings", "statistics"};
 
 float scale() { return ImGui::GetFontSize() / 16.0f; }
 
@@ -50,6 +53,7 @@ bool AppUi::animating() const { return app_.sync_status().running || app_.enroll
 void AppUi::on_data_changed() { seen_generation_ = 0; }
 
 bool AppUi::loading() const {
+  if (view_ == "statistics") return !statistics_ || statistics_->loading();
   if (view_ != "history") return false;
   if (!history_) return true;
   const auto snapshot = history_->snapshot();
@@ -92,6 +96,10 @@ void AppUi::frame() {
     if (view_ == "workshop") view_session(app_.workshop, app_.workshop_messages);
     if (view_ == "equipment") view_equipment();
     if (view_ == "history") view_history();
+    if (view_ == "statistics") {
+      if (!statistics_) statistics_ = std::make_unique<StatisticsView>(app_, platform_);
+      statistics_->draw();
+    }
     if (view_ == "sync") view_sync();
     if (view_ == "settings") view_settings();
     ImGui::EndChild();

@@ -15,6 +15,8 @@ class HistoryReader;
 
 namespace relais::app {
 
+class StatisticsView;
+
 class AppUi {
  public:
   AppUi(AppState& app, Platform& platform);
@@ -22,7 +24,7 @@ class AppUi {
 
   // Builds this frame's interface (between ImGui::NewFrame and ImGui::Render).
   void frame();
-  // Screens: session, workshop, equipment, history, sync, settings, setup.
+  // Screens: session, workshop, equipment, history, sync, settings, statistics, setup.
   void set_view(const std::string& view);
   const std::string& view() const { return view_; }
   static bool is_view(const std::string& view);
@@ -69,6 +71,8 @@ class AppUi {
   std::string pending_delete_label_;
   std::string delete_error_;
   std::uint64_t seen_generation_ = 0;
+  // Statistiques (created when first shown: its worker thread only runs for those who look).
+  std::unique_ptr<StatisticsView> statistics_;
   // Equipment.
   std::uint64_t devices_generation_ = ~std::uint64_t{0};
   std::string devices_lot_id_;
