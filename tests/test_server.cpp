@@ -27,6 +27,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "relais/csv.hpp"
 #include "relais/server/crypto.hpp"
 #include "relais/server/protocol.hpp"
 #include "relais/sqlite.hpp"
@@ -368,7 +369,7 @@ TEST_CASE("The health check answers and an enrollment code works once", "[server
 
   const auto health = api.get("/healthz", {}, {});
   CHECK(health.status == 200);
-  CHECK(health.body == json{{"status", "ok"}, {"schema", 2}});
+  CHECK(health.body == json{{"status", "ok"}, {"schema", 3}});
 
   const auto device_id = relais::make_uuid_v7();
   const json request = {{"code", code}, {"device_id", device_id}, {"device_name", "Portable de Samia"}};
@@ -1035,4 +1036,109 @@ TEST_CASE("Concurrent edits of a field from two devices end the same in either o
   CHECK(push_ok(api, phone, {phone_edit(in_order)}) == phone_second);
   CHECK(count_rows(world.db, "SELECT count(*) FROM conflicts") == 2);
   CHECK(pull_all(api, laptop, pulled.cursor).records.empty());
+}
+
+// [SECTION] Statistics and exports ---------------------------------------------------------------------
+
+TEST_CASE("Statistics and exports: scoped by role, refreshed after pushes and deletes, bad parameters named",
+          "[server][exports]") {
+  TempDir dir;
+  const auto db = dir / "server.db";
+  const auto team_a = admin(db, {"add-structure", "--name", "France Services Villeurbanne"});
+  const auto team_b = admin(db, {"add-structure", "--name", "Médiathèque de Bron"});
+  const auto advisor_a = admin(db, {"add-user", "--structure", team_a, "--role", "mediateur", "--name", "Benali",
+                                    "--first-name", "Samia"});
+  const auto advisor_b = admin(db, {"add-user", "--structure", team_b, "--role", "mediateur", "--name", "Roux"});
+  const auto coordinator_a =
+      admin(db, {"add-user", "--structure", team_a, "--role", "coordinateur", "--name", "Martin"});
+  const auto administrator = admin(db, {"add-user", "--structure", team_a, "--role", "admin", "--name", "Admin"});
+  ServerProcess server(db);
+  Api api{server.port()};
+  const auto device_a = enroll(api, db, advisor_a);
+  const auto device_b = enroll(api, db, advisor_b);
+  const auto coordinator = enroll(api, db, coordinator_a);
+  const auto admin_device = enroll(api, db, administrator);
+
+  const auto first = relais::make_uuid_v7();
+  const auto second = relais::make_uuid_v7();
+  push_ok(api, device_a,
+          {change("session", first, session_fields(45), 100, device_a.device_id),
+           change("session", second, session_fields(120), 101, device_a.device_id)});
+  push_ok(api, device_b, {change("session", relais::make_uuid_v7(), session_fields(30), 102, device_b.device_id)});
+
+  const auto accompagnements = [&](const Device& who, const std::string& query = {}) {
+    const auto reply = api.get("/api/v1/stats" + query, who.token);
+    INFO(reply);
+    REQUIRE(reply.status == 200);
+    return reply.body.at("totals").at("accompagnements").get<int>();
+  };
+  CHECK(accompagnements(coordinator) == 2);
+  CHECK(accompagnements(admin_device) == 3);
+  CHECK(accompagnements(admin_device, "?structure=" + team_b) == 1);
+  CHECK(accompagnements(coordinator, "?from=2026-01-11") == 0);
+
+  SECTION("an advisor, another structure, no token: refused") {
+    CHECK(api.get("/api/v1/stats", device_a.token).status == 403);
+    CHECK(api.get("/api/v1/export?format=csv&what=activities", device_a.token).status == 403);
+    CHECK(api.get("/api/v1/stats?structure=" + team_b, coordinator.token).status == 403);
+    CHECK(api.get("/api/v1/export?format=csv&what=activities").status == 401);
+  }
+
+  SECTION("a deleted session leaves the figures at the next request") {
+    push_ok(api, device_a, {change("session", second, {{"_deleted", true}}, 200, device_a.device_id)});
+    CHECK(accompagnements(coordinator) == 1);
+  }
+
+  SECTION("the activity export of a coordinator: their structure's sessions, with the advisor's name") {
+    const auto reply = api.get("/api/v1/export?format=csv&what=activities", coordinator.token);
+    INFO(reply);
+    REQUIRE(reply.status == 200);
+    CHECK(reply.raw.rfind("\xEF\xBB\xBF", 0) == 0);  // UTF-8 BOM for French Excel
+    CHECK(reply.raw.find("Samia Benali") != std::string::npos);
+    CHECK(reply.raw.find("Roux") == std::string::npos);
+    const auto rows = relais::parse_csv(reply.raw);
+    std::size_t with_id = 0;
+    for (const auto& row : rows) {
+      for (const auto& cell : row) {
+        if (cell == first || cell == second) ++with_id;
+      }
+    }
+    CHECK(with_id == 2);
+    const auto disposition = reply.headers.find("Content-Disposition");
+    REQUIRE(disposition != reply.headers.end());
+    CHECK(disposition->second.find(".csv") != std::string::npos);
+  }
+
+  SECTION("bad parameters are named, and the server keeps answering") {
+    auto reply = api.get("/api/v1/export?format=pdf&what=activities", admin_device.token);
+    CHECK(reply.status == 400);
+    CHECK(reply.body.dump().find("format") != std::string::npos);
+    reply = api.get("/api/v1/export?format=csv&what=activities&from=2026-13-01", admin_device.token);
+    CHECK(reply.status == 400);
+    CHECK(reply.body.dump().find("from") != std::string::npos);
+    reply = api.get("/api/v1/stats?colour=blue", admin_device.token);
+    CHECK(reply.status == 400);
+    CHECK(api.get("/healthz").status == 200);
+  }
+
+  SECTION("relais-server export writes every structure's records; bad options exit 2 naming them") {
+    const auto out = dir / "stats.xlsx";
+    auto result = server_command(db, {"export", "--format", "xlsx", "--what", "stats", "--out", out.string()});
+    INFO(result.err);
+    CHECK(result.exit_code == 0);
+    CHECK(fs::file_size(out) > 1000);
+    const auto csv = dir / "activities.csv";
+    result = server_command(db, {"export", "--format", "csv", "--what", "activities", "--structure", team_b, "--out",
+                                 csv.string()});
+    CHECK(result.exit_code == 0);
+    CHECK(relais::test::read_file(csv).find("Roux") != std::string::npos);
+    CHECK(relais::test::read_file(csv).find("Benali") == std::string::npos);
+    result = server_command(db, {"export", "--format", "pdf", "--what", "stats", "--out", out.string()});
+    CHECK(result.exit_code == 2);
+    CHECK(result.err.find("--format") != std::string::npos);
+    result = server_command(db, {"export", "--format", "csv", "--what", "stats", "--structure", "nope", "--out",
+                                 (dir / "x.csv").string()});
+    CHECK(result.exit_code == 2);
+    CHECK_FALSE(fs::exists(dir / "x.csv"));
+  }
 }

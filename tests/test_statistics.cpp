@@ -306,6 +306,7 @@ TEST_CASE("statistics: labels for people", "[statistics]") {
   CHECK(labels.code_label(stats::kLieu, "p1") == "Médiathèque");
   CHECK(labels.code_label(stats::kCommune, "") == "Non communiqué");
   CHECK(labels.dimension_title(stats::kCanal) == "Canaux d’accompagnement");
+  CHECK(labels.code_label("type_appareil", "ordinateur_portable") == "Ordinateur portable");
   CHECK(stats::departement_of(std::string("2B033"), std::nullopt) == "2B");
   CHECK(stats::departement_of(std::nullopt, std::string("97400")) == "974");
   CHECK(stats::departement_of(std::nullopt, std::string("20000")) == "2A");

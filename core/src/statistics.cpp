@@ -92,17 +92,6 @@ namespace {
 constexpr std::string_view kTotal = "total";
 constexpr std::string_view kAlreadyHelped = "deja_accompagnes";
 
-// Days since 1970-01-01 of a civil date (H. Hinnant's algorithm).
-std::int64_t day_number(const Date& date) {
-  const std::int64_t y = date.year - (date.month <= 2 ? 1 : 0);
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = y - era * 400;
-  const std::int64_t m = date.month;
-  const auto doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + date.day - 1;
-  const auto doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 Date date_of_day(std::int64_t days) {
   days += 719468;
   const auto era = (days >= 0 ? days : days - 146096) / 146097;
@@ -146,6 +135,17 @@ std::string commune_code(const std::optional<std::string>& name, const std::opti
 }
 
 }  // namespace
+
+// H. Hinnant's days_from_civil.
+std::int64_t day_number(const Date& date) {
+  const std::int64_t y = date.year - (date.month <= 2 ? 1 : 0);
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = y - era * 400;
+  const std::int64_t m = date.month;
+  const auto doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + date.day - 1;
+  const auto doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
 
 std::string_view duration_bucket(std::int64_t minutes) {
   if (minutes < 30) return kDurationBuckets[0];
@@ -664,6 +664,8 @@ std::string Labels::code_label(std::string_view dimension, std::string_view code
   for (const auto set_name : vocabulary_sets_of(dimension)) {
     if (vocabulary_.contains(set_name, code)) return vocabulary_.label(set_name, code, lang_);
   }
+  // Any other vocabulary set by its own name (type_appareil, devenir... for equipment figures).
+  if (vocabulary_.contains(dimension, code)) return vocabulary_.label(dimension, code, lang_);
   if (const auto names = names_.find(dimension); names != names_.end()) {
     if (const auto name = names->second.find(code); name != names->second.end()) return name->second;
   }

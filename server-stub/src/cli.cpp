@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "relais/assets.hpp"
+#include "relais/impact.hpp"
 #include "relais/server/http.hpp"
+#include "relais/server/server_export.hpp"
 #include "relais/server/server_store.hpp"
 
 namespace relais::server {
@@ -48,6 +50,10 @@ constexpr const char* kUsage =
     "      publish a vocabulary update (new codes, new labels) that devices get with their next sync\n"
     "  relais-server [--db PATH] admin reset-epoch\n"
     "      after restoring a backup: a new epoch, so that every device resyncs once\n"
+    "  relais-server [--db PATH] export --format csv|xlsx|json --what activities|stats|equipment|impact --out FILE\n"
+    "                [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--structure ID] [--advisor ID] [--place ID]\n"
+    "                [--type individuel|collectif] [--theme CODE] [--commune X] [--departement X] [--lang fr|en]\n"
+    "      export every structure's records (or one structure's) as a file; see docs/exports.md\n"
     "  relais-server --help | --version\n"
     "\n"
     "The store is --db PATH, else /var/lib/relais/server.db when /var/lib/relais is a writable\n"
@@ -183,7 +189,8 @@ int serve(const Arguments& args, const Assets& assets) {
   // with two arenas, for the same speed (pushes take the store's lock one at a time anyway).
   mallopt(M_ARENA_MAX, 2);
   ServerStore store(db_path(args), assets.vocabulary, assets.translator);
-  HttpServer http(store);
+  const auto factors = ImpactFactors::load_file(assets.directory / "impact_factors.json");
+  HttpServer http(store, factors);
   const int port = http.bind(address.host, address.port);
 
   int pipe_fds[2];
@@ -293,6 +300,41 @@ int admin(const Arguments& args, const Assets& assets) {
                    "--help)");
 }
 
+// [SECTION] Export ------------------------------------------------------------------------------------
+
+int export_command(const Arguments& args, const Assets& assets) {
+  if (args.positional.size() != 1) throw UsageError("export takes options only (see --help)");
+  args.allow_only({"db", "format", "what", "out", "from", "to", "structure", "advisor", "place", "type", "theme",
+                   "commune", "departement", "lang"},
+                  "export");
+  const auto out = args.required("out", "export");
+  std::map<std::string, std::string> parameters;
+  for (const auto& [name, value] : args.options) {
+    if (name != "db" && name != "out" && name != "structure") parameters[name] = value;
+  }
+  ExportRequest request;
+  try {
+    request = parse_export_request(parameters);
+  } catch (const ExportParameterError& error) {
+    throw UsageError("--" + error.field() + std::string(error.what()).substr(error.field().size()));
+  }
+  const auto factors = ImpactFactors::load_file(assets.directory / "impact_factors.json");
+  ServerStore store(db_path(args), assets.vocabulary, assets.translator);
+  exports::ExportInfo info;
+  info.exported_by = "relais-server";
+  info.role = "admin";
+  std::string scope;
+  if (const auto structure = args.optional("structure")) {
+    const auto name = store.structure_name(*structure);
+    if (!name) throw AdminError("--structure: no structure has the id " + *structure);
+    scope = *structure;
+    info.structure = *name;
+  }
+  const auto result = export_server_data(store, factors, request, scope, info, out);
+  std::cout << result.rows << " rows written to " << out << '\n';
+  return kExitOk;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -307,7 +349,7 @@ int run_cli(int argc, char** argv) {
       return kExitOk;
     }
     const bool serving = args.positional.empty();
-    if (!serving && args.positional[0] != "admin") {
+    if (!serving && args.positional[0] != "admin" && args.positional[0] != "export") {
       throw UsageError("unknown command \"" + args.positional[0] + "\" (see --help)");
     }
     if (serving) {
@@ -323,7 +365,8 @@ int run_cli(int argc, char** argv) {
       return kExitFailure;
     }
     try {
-      return serving ? serve(args, *assets) : admin(args, *assets);
+      if (serving) return serve(args, *assets);
+      return args.positional[0] == "export" ? export_command(args, *assets) : admin(args, *assets);
     } catch (const UsageError&) {
       throw;
     } catch (const AdminError& error) {

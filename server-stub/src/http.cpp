@@ -6,11 +6,19 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <map>
+#include <memory>
 
 #include "relais/dates.hpp"
+#include "relais/exports.hpp"
 #include "relais/server/protocol.hpp"
+#include "relais/server/server_export.hpp"
 #include "relais/server/server_store.hpp"
+#include "relais/uuid.hpp"
+#include "relais/vocabulary.hpp"
 
 namespace relais::server {
 
@@ -129,13 +137,72 @@ std::int64_t parse_limit(const httplib::Request& req) {
   return std::min(limit, kMaxPullLimit);
 }
 
+// Exports and statistics are fetched by administrators' tools as well as by the app: the
+// protocol header is checked only when it is sent.
+void check_protocol_if_given(const httplib::Request& req) {
+  if (req.has_header("Relais-Protocol")) require_protocol(req);
+}
+
+// Who may read what: an administrator everything (or one structure), a coordinator their own
+// structure, an advisor nothing here (their records are on their device).
+std::string export_scope(const Caller& caller, const httplib::Request& req) {
+  const auto asked = req.get_param_value("structure");
+  switch (caller.user.role) {
+    case Role::admin:
+      return asked;
+    case Role::coordinateur:
+      if (!asked.empty() && asked != caller.user.structure_id) {
+        throw ApiError(403, "forbidden", "a coordinator exports their own structure only",
+                       json::array({problem_json("structure", "forbidden", "not your structure")}));
+      }
+      return caller.user.structure_id;
+    case Role::mediateur:
+      break;
+  }
+  throw ApiError(403, "forbidden", "statistics and exports of the server are for coordinators and administrators");
+}
+
+// The query as name -> value, without the structure (the scope); a name given twice is refused.
+std::map<std::string, std::string> export_parameters(const httplib::Request& req) {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, value] : req.params) {
+    if (name == "structure") continue;
+    if (!out.emplace(name, value).second) {
+      throw ApiError(400, "invalid_request", name + " is given twice",
+                     json::array({problem_json(name, "duplicate", "give it once")}));
+    }
+  }
+  return out;
+}
+
+ExportRequest parse_request_or_400(const std::map<std::string, std::string>& parameters) {
+  try {
+    return parse_export_request(parameters);
+  } catch (const ExportParameterError& error) {
+    throw ApiError(400, "invalid_request", error.what(),
+                   json::array({problem_json(error.field(), "invalid", std::string(error.what()).substr(error.field().size() + 2))}));
+  }
+}
+
+std::string display_name(const User& user) { return user.prenom ? *user.prenom + " " + user.nom : user.nom; }
+
+std::string_view content_type(exports::Format format) {
+  switch (format) {
+    case exports::Format::csv: return "text/csv; charset=utf-8";
+    case exports::Format::xlsx: return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    case exports::Format::json: return "application/json";
+  }
+  return "application/octet-stream";
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
-  explicit Impl(ServerStore& store_) : store(store_) {}
+  Impl(ServerStore& store_, const ImpactFactors& factors_) : store(store_), factors(factors_) {}
   void routes();
 
   ServerStore& store;
+  const ImpactFactors& factors;
   httplib::Server server;
 };
 
@@ -238,9 +305,77 @@ void HttpServer::Impl::routes() {
       send_json(res, 200, body);
     });
   });
+
+  // The indicators of the caller's scope as JSON (docs/exports.md, "Statistics JSON").
+  server.Get("/api/v1/stats", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(req, res, [&] {
+      check_protocol_if_given(req);
+      const auto caller = authenticate(store, req);
+      const auto scope = export_scope(caller, req);
+      auto parameters = export_parameters(req);
+      parameters.emplace("format", "json");
+      parameters.emplace("what", "stats");
+      const auto request = parse_request_or_400(parameters);
+      store.refresh_statistics();
+      const ServerExportSource source(store.path(), store.vocabulary(), scope);
+      auto filter = request.filter;
+      filter.scope = scope;
+      stats::Labels labels(source.vocabulary(), request.lang);
+      source.name_codes(labels);
+      send_json(res, 200, exports::to_json(source.indicators(filter, factors), labels));
+    });
+  });
+
+  // An export file of the caller's scope: written to a temporary file first (so memory stays
+  // flat and a failure is a clean error), then streamed and removed.
+  server.Get("/api/v1/export", [this](const httplib::Request& req, httplib::Response& res) {
+    guarded(req, res, [&] {
+      check_protocol_if_given(req);
+      const auto caller = authenticate(store, req);
+      const auto scope = export_scope(caller, req);
+      const auto request = parse_request_or_400(export_parameters(req));
+      exports::ExportInfo info;
+      info.exported_by = display_name(caller.user);
+      info.role = std::string(to_string(caller.user.role));
+      if (!scope.empty()) info.structure = store.structure_name(scope).value_or(scope);
+      const auto file = std::filesystem::temp_directory_path() / ("relais-export-" + make_uuid_v7());
+      try {
+        export_server_data(store, factors, request, scope, info, file);
+      } catch (...) {
+        std::error_code ignored;
+        std::filesystem::remove(file, ignored);
+        throw;
+      }
+      const auto size = std::filesystem::file_size(file);
+      auto in = std::make_shared<std::ifstream>(file, std::ios::binary);
+      res.status = 200;
+      res.set_header("Content-Disposition",
+                     "attachment; filename=\"" +
+                         exports::default_file_name(request.what, request.format,
+                                                    exports::Period{request.filter.from, request.filter.to}) +
+                         "\"");
+      res.set_content_provider(
+          static_cast<std::size_t>(size), std::string(content_type(request.format)),
+          [in](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+            char buffer[64 * 1024];
+            in->seekg(static_cast<std::streamoff>(offset));
+            const auto want = std::min(length, sizeof buffer);
+            in->read(buffer, static_cast<std::streamsize>(want));
+            const auto got = in->gcount();
+            if (got <= 0) return false;
+            return sink.write(buffer, static_cast<std::size_t>(got));
+          },
+          [in, file](bool) {
+            in->close();
+            std::error_code ignored;
+            std::filesystem::remove(file, ignored);
+          });
+    });
+  });
 }
 
-HttpServer::HttpServer(ServerStore& store) : impl_(std::make_unique<Impl>(store)) {
+HttpServer::HttpServer(ServerStore& store, const ImpactFactors& factors)
+    : impl_(std::make_unique<Impl>(store, factors)) {
   impl_->routes();
 }
 

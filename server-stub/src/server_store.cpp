@@ -6,6 +6,7 @@
 
 #include "relais/i18n.hpp"
 #include "relais/server/crypto.hpp"
+#include "relais/statistics.hpp"
 #include "relais/uuid.hpp"
 #include "relais/vocabulary.hpp"
 
@@ -22,7 +23,8 @@ constexpr std::int64_t kEnrollCodeLifetimeMs = 7 * kDayMs;
 constexpr std::int64_t kPushResultLifetimeMs = 90 * kDayMs;
 
 // Append only: a released migration is never edited, a new one is added below it.
-const std::vector<const char*> kMigrations{
+const std::vector<std::string>& migrations() {
+  static const std::vector<std::string> kMigrations{
     // 1: accounts, records, the conflict log and the results of pushes.
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
 
@@ -94,9 +96,19 @@ const std::vector<const char*> kMigrations{
     // 2: the device that made every field of a record, when one device did: a pull by that
     // device skips the record, which it has already (docs/protocol.md, pull).
     "ALTER TABLE records ADD COLUMN sole_device TEXT;",
-};
 
-int latest_schema_version() { return static_cast<int>(kMigrations.size()); }
+    // 3: the statistics index (core/statistics.hpp), brought up to date from the records before
+    // statistics and exports are read (refresh_statistics); a device's events and a lot's
+    // devices found by their parent, for the equipment figures.
+    std::string("CREATE INDEX records_device_lot ON records (json_extract(fields, '$.lot_id')) WHERE kind = 'device';"
+                "CREATE INDEX records_event_device ON records (json_extract(fields, '$.device_id'))"
+                "  WHERE kind = 'event';") +
+        stats::kStatisticsSchemaSql,
+  };
+  return kMigrations;
+}
+
+int latest_schema_version() { return static_cast<int>(migrations().size()); }
 
 // Throws when the store was written by a newer relais-server; only reads.
 void require_known_schema(const sqlite::Database& db) {
@@ -113,7 +125,7 @@ void migrate(sqlite::Database& db) {
   const auto found = static_cast<int>(db.query_int64("PRAGMA user_version"));
   for (int version = found; version < latest_schema_version(); ++version) {
     sqlite::Transaction transaction(db);
-    db.exec(kMigrations[static_cast<std::size_t>(version)]);
+    db.exec(migrations()[static_cast<std::size_t>(version)]);
     db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     transaction.commit();
   }

@@ -47,6 +47,9 @@ inline constexpr std::string_view kBreakdownDimensions[] = {kType,  kThematique,
                                                             kDuree, kGenre,        kTrancheAge,   kStatutSocial,
                                                             kCommune, kLieu,       kMediateur};
 
+// Days since 1970-01-01: the statistics tables' `day` columns.
+std::int64_t day_number(const Date& date);
+
 // "moins_30" (< 30 min), "30_60" (30 to 59), "60_120" (60 to 119), "120_plus" (120 and more).
 std::string_view duration_bucket(std::int64_t minutes);
 inline constexpr std::string_view kDurationBuckets[] = {"moins_30", "30_60", "60_120", "120_plus"};
@@ -194,7 +197,8 @@ Indicators compute(const sqlite::Database& db, const Filter& filter, const class
                    const ImpactFactors& factors);
 
 // Labels for people: dimension titles, code labels (vocabulary, duration buckets, names of places
-// and advisors given by the caller, "Non communiqué" for an empty commune).
+// and advisors given by the caller, "Non communiqué" for an empty commune). code_label() also takes
+// any vocabulary set's name as the dimension (e.g. "type_appareil", "devenir").
 class Labels {
  public:
   Labels(const class Vocabulary& vocabulary, Lang lang) : vocabulary_(vocabulary), lang_(lang) {}

@@ -4,13 +4,18 @@
 #include <memory>
 #include <string>
 
+namespace relais {
+class ImpactFactors;
+}
+
 namespace relais::server {
 
 class ServerStore;
 
 class HttpServer {
  public:
-  explicit HttpServer(ServerStore& store);
+  // `factors` (the impact factor table) must outlive the server.
+  HttpServer(ServerStore& store, const ImpactFactors& factors);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

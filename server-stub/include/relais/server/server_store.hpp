@@ -120,6 +120,18 @@ class ServerStore {
   // The conflict log, oldest first (for tests and administrators).
   nlohmann::json conflicts();
 
+  // [Statistics and exports] Brings the statistics index (core/statistics.hpp) up to date with
+  // the records changed since the last call, in transactions of a few thousand records so that
+  // pushes wait at most one of them. Returns the number of records read. Statistics and exports
+  // read the index on their own connection after calling this.
+  std::int64_t refresh_statistics();
+  // The vocabulary pushes are checked with (the assets' one with the published update).
+  Vocabulary vocabulary();
+  // A user by id, or nullopt.
+  std::optional<User> user(const std::string& id);
+  // A structure's name, or nullopt for an unknown id.
+  std::optional<std::string> structure_name(const std::string& id);
+
  private:
   struct StoredRecord;
   std::optional<StoredRecord> load_record(const std::string& id);
@@ -138,6 +150,10 @@ class ServerStore {
   void write_reference_record(RecordKind kind, const std::string& id, const std::string& structure_id,
                               const nlohmann::json& fields, std::int64_t now);
   nlohmann::json problems_json(const Problems& problems) const;
+  // [Statistics] What the index holds of one session or device, from its record.
+  void refresh_session_statistics(const std::string& id);
+  void refresh_device_statistics(const std::string& id);
+  void refresh_record_statistics(const std::string& kind, const std::string& id, const nlohmann::json& fields);
   std::string meta(const std::string& key);
   // The vocabulary pushes are checked with: the assets' one with the published update, if any.
   const Vocabulary& current_vocabulary();
