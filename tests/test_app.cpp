@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "model/app_state.hpp"
+#include "model/export_job.hpp"
 #include "model/forms.hpp"
 #include "model/statistics_worker.hpp"
 #include "relais/vocabulary.hpp"
@@ -448,6 +449,98 @@ TEST_CASE("statistics worker: a store it cannot read is said, not fatal", "[app]
   CHECK_FALSE(result->error.empty());
 }
 
+TEST_CASE("exports model: the destination as typed, and why a file cannot go there", "[app][exports]") {
+  TempDir dir;
+  std::string problem;
+  auto out = app::export_destination((dir / "novembre").string(), exports::Format::xlsx, problem);
+  REQUIRE(out);
+  CHECK(problem.empty());
+  CHECK(*out == dir / "novembre.xlsx");
+  out = app::export_destination(" " + (dir / "novembre.xlsx").string() + " ", exports::Format::csv, problem);
+  REQUIRE(out);
+  CHECK(*out == dir / "novembre.csv");  // the extension follows the format chosen
+  out = app::export_destination((dir / "bilan.2026").string(), exports::Format::json, problem);
+  REQUIRE(out);
+  CHECK(out->filename() == "bilan.2026.json");
+  CHECK_FALSE(app::export_destination("", exports::Format::csv, problem));
+  CHECK(problem == "app.exports.error.no_name");
+  CHECK_FALSE(app::export_destination((dir / "absent" / "x.csv").string(), exports::Format::csv, problem));
+  CHECK(problem == "app.exports.error.no_folder");
+  std::filesystem::create_directories(dir / "dossier.csv");
+  CHECK_FALSE(app::export_destination((dir / "dossier.csv").string(), exports::Format::csv, problem));
+  CHECK(problem == "app.exports.error.is_folder");
+  for (const auto* key : {"app.exports.error.no_name", "app.exports.error.no_folder", "app.exports.error.is_folder"}) {
+    CHECK(test::assets().translator.text(Lang::fr, key) != key);
+    CHECK(test::assets().translator.text(Lang::en, key) != key);
+  }
+}
+
+TEST_CASE("export job: a file written off the UI thread with its progress; a cancel leaves none", "[app][exports]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  add_known_activity(dir / "relais.db");
+  std::atomic<int> woken{0};
+  app::ExportJob::Options options;
+  options.store_path = dir / "relais.db";
+  options.base_vocabulary = &test::assets().vocabulary;
+  options.impact_factors_path = test::assets().directory / "impact_factors.json";
+  options.on_ready = [&] { ++woken; };
+  app::ExportJob job(options);
+
+  app::ExportRequest request;
+  request.out = dir / "novembre.csv";
+  request.options.format = exports::Format::csv;
+  request.options.what = exports::What::activities;
+  request.options.filter.from = Date{2026, 11, 1};
+  request.options.filter.to = Date{2026, 11, 30};
+  request.options.info.exported_by = "Samia Benali";
+  REQUIRE(job.start(request));
+  auto status = job.wait();
+  INFO(status.error);
+  CHECK(status.finished);
+  CHECK(status.ok);
+  CHECK(status.rows == 4);  // three individual sessions and the workshop
+  CHECK(status.done == status.total);
+  CHECK(woken >= 1);
+  REQUIRE(std::filesystem::exists(dir / "novembre.csv"));
+  std::ifstream in(dir / "novembre.csv");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("Samia Benali") != std::string::npos);
+
+  // Every kind in every format.
+  for (const auto what : {exports::What::stats, exports::What::equipment, exports::What::impact}) {
+    for (const auto format : {exports::Format::xlsx, exports::Format::json}) {
+      request.options.what = what;
+      request.options.format = format;
+      request.out = dir / (std::string(exports::to_string(what)) + "." + std::string(exports::to_string(format)));
+      REQUIRE(job.start(request));
+      status = job.wait();
+      INFO(request.out << ": " << status.error);
+      CHECK(status.ok);
+      CHECK(std::filesystem::file_size(request.out) > 0);
+    }
+  }
+
+  // Cancelled before the first row: nothing written.
+  request.out = dir / "annule.csv";
+  request.options.what = exports::What::activities;
+  request.options.format = exports::Format::csv;
+  REQUIRE(job.start(request));
+  job.cancel();
+  status = job.wait();
+  CHECK(status.finished);
+  if (status.cancelled) CHECK_FALSE(std::filesystem::exists(dir / "annule.csv"));
+  CHECK_FALSE(std::filesystem::exists(dir / "annule.csv.part"));
+
+  // A folder that disappeared meanwhile: said, not fatal.
+  request.out = dir / "absent" / "x.csv";
+  REQUIRE(job.start(request));
+  status = job.wait();
+  CHECK_FALSE(status.ok);
+  CHECK(status.write_error);
+  CHECK_FALSE(status.error.empty());
+}
+
 // [SECTION] The real window, driven by a script ------------------------------------------------------
 
 TEST_CASE("UI: an advisor records a session by clicking and typing", "[app][ui]") {
@@ -543,7 +636,7 @@ TEST_CASE("UI: every screen renders to a PNG at netbook size", "[app][ui]") {
   TempDir dir;
   prepare_store(dir / "relais.db");
   add_known_activity(dir / "relais.db");
-  for (const std::string view : {"session", "workshop", "equipment", "history", "sync", "settings", "statistics", "setup"}) {
+  for (const std::string view : {"session", "workshop", "equipment", "history", "sync", "settings", "statistics", "exports", "setup"}) {
     for (const std::string lang : {"fr", "en"}) {
       const auto png = dir / (view + "-" + lang + ".png");
       const auto result = test::run_process({"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH, "--db",
@@ -593,6 +686,33 @@ quit
   INFO(result.err);
   REQUIRE(result.exit_code == 0);
   CHECK(std::filesystem::file_size(dir / "custom.png") > 1000);
+}
+
+TEST_CASE("UI: an activity export written from the Exports screen", "[app][ui][exports]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  add_known_activity(dir / "relais.db");
+  const auto result = run_ui(dir, R"(
+key ctrl+8
+click export:what:activities
+click export:format:csv
+click export:preset:this_month
+type export:path )" + (dir / "activites-novembre").string() + R"(
+click button:export
+wait-value export:status done
+screenshot )" + (dir / "exports.png").string() + R"(
+type export:path )" + (dir / "absent" / "x").string() + R"(
+click button:export
+expect-widget export:path
+quit
+)", "1024x600");
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  REQUIRE(std::filesystem::exists(dir / "activites-novembre.csv"));
+  std::ifstream in(dir / "activites-novembre.csv");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("Informations export") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir / "absent"));
 }
 
 TEST_CASE("UI: enrolling with a one-time code, then sessions sync in the background", "[app][ui][sync]") {

@@ -39,7 +39,7 @@ constexpr const char* kUsage =
     "Usage: relais [--db PATH] [--lang fr|en] [--size WxH] [--no-sync]\n"
     "       relais --db PATH --screenshot OUT.png [--view NAME] [--lang fr|en] [--size WxH]\n"
     "       relais --db PATH --script FILE [--size WxH]\n"
-    "Views: session, workshop, equipment, history, sync, settings, statistics, setup.\n";
+    "Views: session, workshop, equipment, history, sync, settings, statistics, exports, setup.\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::cerr << "relais: " << message << "\n" << kUsage;

@@ -11,6 +11,7 @@
 #include "relais/history.hpp"
 #include "relais/records.hpp"
 #include "relais/text.hpp"
+#include "view_exports.hpp"
 #include "view_statistics.hpp"
 #include "widgets.hpp"
 
@@ -20,9 +21,10 @@ using nlohmann::json;
 
 namespace {
 
-// In the navigation's order; Ctrl+1 ... Ctrl+7 (the screens added later come last, so that the
+// In the navigation's order; Ctrl+1 ... Ctrl+8 (the screens added later come last, so that the
 // shortcuts people know keep their number).
-constexpr std::array<const char*, 7> kViews{"session", "workshop", "equipment", "history", "sync", "settings", "statistics"};
+constexpr std::array<const char*, 8> kViews{"session",  "workshop", "equipment",  "history",
+                                            "sync",     "settings", "statistics", "exports"};
 
 float scale() { return ImGui::GetFontSize() / 16.0f; }
 
@@ -48,7 +50,9 @@ void AppUi::set_view(const std::string& view) {
   if (is_view(view)) view_ = view;
 }
 
-bool AppUi::animating() const { return app_.sync_status().running || app_.enrollment().running; }
+bool AppUi::animating() const {
+  return app_.sync_status().running || app_.enrollment().running || (exports_ && exports_->running());
+}
 
 void AppUi::on_data_changed() { seen_generation_ = 0; }
 
@@ -99,6 +103,10 @@ void AppUi::frame() {
     if (view_ == "statistics") {
       if (!statistics_) statistics_ = std::make_unique<StatisticsView>(app_, platform_);
       statistics_->draw();
+    }
+    if (view_ == "exports") {
+      if (!exports_) exports_ = std::make_unique<ExportsView>(app_, platform_);
+      exports_->draw();
     }
     if (view_ == "sync") view_sync();
     if (view_ == "settings") view_settings();

@@ -16,6 +16,7 @@ class HistoryReader;
 namespace relais::app {
 
 class StatisticsView;
+class ExportsView;
 
 class AppUi {
  public:
@@ -24,7 +25,7 @@ class AppUi {
 
   // Builds this frame's interface (between ImGui::NewFrame and ImGui::Render).
   void frame();
-  // Screens: session, workshop, equipment, history, sync, settings, statistics, setup.
+  // Screens: session, workshop, equipment, history, sync, settings, statistics, exports, setup.
   void set_view(const std::string& view);
   const std::string& view() const { return view_; }
   static bool is_view(const std::string& view);
@@ -73,6 +74,7 @@ class AppUi {
   std::uint64_t seen_generation_ = 0;
   // Statistiques (created when first shown: its worker thread only runs for those who look).
   std::unique_ptr<StatisticsView> statistics_;
+  std::unique_ptr<ExportsView> exports_;  // created when first shown
   // Equipment.
   std::uint64_t devices_generation_ = ~std::uint64_t{0};
   std::string devices_lot_id_;

@@ -227,55 +227,60 @@ void StatisticsView::draw() {
   ImGui::EndChild();
 }
 
-void StatisticsView::period_controls() {
+bool period_controls(AppState& app, StatisticsQuery& query, const std::vector<QueryProblem>& problems,
+                     const std::string& name) {
+  bool changed = false;
   bool first = true;
   for (const auto preset : kPeriodPresets) {
     const std::string code(preset);
-    const auto label = app_.text("app.stats.preset." + code);
+    const auto label = app.text("app.stats.preset." + code);
     flow(first, button_width(label));
-    if (ui::toggle_button(label, "preset" + code, query_.preset == code)) {
-      if (code == "custom" && query_.custom_from.empty() && query_.custom_to.empty()) {
+    if (ui::toggle_button(label, name + "preset" + code, query.preset == code)) {
+      if (code == "custom" && query.custom_from.empty() && query.custom_to.empty()) {
         // Start from the period shown, for the user to adjust.
-        if (const auto period = preset_period(query_.preset, app_.today())) {
-          query_.custom_from = format_date_french(period->from);
-          query_.custom_to = format_date_french(period->to);
+        if (const auto period = preset_period(query.preset, app.today())) {
+          query.custom_from = format_date_french(period->from);
+          query.custom_to = format_date_french(period->to);
         }
       }
-      query_.preset = code;
-      granularity_chosen_ = false;
+      query.preset = code;
+      changed = true;
     }
-    ui::probe("stats:preset:" + code);
+    ui::probe(name + ":preset:" + code);
   }
-  if (query_.preset == "custom") {
+  if (query.preset == "custom") {
     ImGui::AlignTextToFramePadding();
-    ImGui::TextUnformatted(app_.text("app.stats.from").c_str());
+    ImGui::TextUnformatted(app.text("app.stats.from").c_str());
     ImGui::SameLine();
-    if (ui::text_field("stats:from", query_.custom_from, app_.text("app.hint.date"), 120 * scale())) {
-      granularity_chosen_ = false;
-    }
+    changed |= ui::text_field(name + ":from", query.custom_from, app.text("app.hint.date"), 120 * scale());
     ImGui::SameLine();
-    ImGui::TextUnformatted(app_.text("app.stats.to").c_str());
+    ImGui::TextUnformatted(app.text("app.stats.to").c_str());
     ImGui::SameLine();
-    if (ui::text_field("stats:to", query_.custom_to, app_.text("app.hint.date"), 120 * scale())) {
-      granularity_chosen_ = false;
-    }
+    changed |= ui::text_field(name + ":to", query.custom_to, app.text("app.hint.date"), 120 * scale());
   }
-  for (const auto& problem : problems_) {
+  bool period_problem = false;
+  for (const auto& problem : problems) {
     if (problem.field == "departement") continue;  // shown under the filters
-    ImGui::TextColored(ui::error_colour(), "%s", app_.text(problem.key, {{"value", problem.value}}).c_str());
+    period_problem = true;
+    ImGui::TextColored(ui::error_colour(), "%s", app.text(problem.key, {{"value", problem.value}}).c_str());
   }
-  if (problems_.empty() && query_.preset != "custom") {
-    if (const auto period = preset_period(query_.preset, app_.today())) {
+  if (!period_problem && query.preset != "custom") {
+    if (const auto period = preset_period(query.preset, app.today())) {
       ImGui::SameLine();
       ImGui::AlignTextToFramePadding();
-      const auto shown = app_.text("app.stats.period_shown", {{"from", format_date_french(period->from)},
-                                                               {"to", format_date_french(period->to)}});
+      const auto shown = app.text("app.stats.period_shown", {{"from", format_date_french(period->from)},
+                                                              {"to", format_date_french(period->to)}});
       if (ImGui::GetCursorPosX() + ImGui::CalcTextSize(shown.c_str()).x > ImGui::GetWindowContentRegionMax().x) {
         ImGui::NewLine();
       }
       ImGui::TextColored(ui::muted_colour(), "%s", shown.c_str());
     }
   }
+  return changed;
+}
+
+void StatisticsView::period_controls() {
+  if (app::period_controls(app_, query_, problems_, "stats")) granularity_chosen_ = false;
 }
 
 void StatisticsView::filter_controls(const StatisticsResult* result) {

@@ -14,6 +14,12 @@
 
 namespace relais::app {
 
+// The period buttons (presets, then "Autre période" with its two dates) and the period's
+// problems; widgets are named "<name>:preset:<code>", "<name>:from", "<name>:to". True when
+// the user changed something.
+bool period_controls(AppState& app, StatisticsQuery& query, const std::vector<QueryProblem>& problems,
+                     const std::string& name);
+
 class StatisticsView {
  public:
   StatisticsView(AppState& app, Platform& platform);
