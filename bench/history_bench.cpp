@@ -198,6 +198,15 @@ int main(int argc, char** argv) {
       report(c.name + ": rows of 200 ids from " + std::to_string(offset),
              median_ms(5, [&] { relais::history_rows(db, slice); }), "ms");
     }
+    // The same by key (rowid and kind, 8 bytes a record), as HistoryReader keeps them.
+    std::vector<relais::HistoryKey> keys;
+    report(c.name + ": ordered keys", median_ms(5, [&] { keys = relais::history_keys(db, c.filter); }), "ms");
+    for (const auto offset : offsets) {
+      const auto begin = keys.begin() + std::min<std::ptrdiff_t>(offset, static_cast<std::ptrdiff_t>(keys.size()));
+      const std::vector<relais::HistoryKey> slice(begin, begin + std::min<std::ptrdiff_t>(200, keys.end() - begin));
+      report(c.name + ": rows of 200 keys from " + std::to_string(offset),
+             median_ms(5, [&] { relais::history_rows_by_key(db, slice); }), "ms");
+    }
   }
 
   std::mutex mutex;

@@ -185,6 +185,18 @@ TEST_CASE("history: the same day orders by creation time, newest first, then id;
   CHECK(rows[1].kind == RecordKind::lot);  // the lots are the newest of 2026-11-20
   CHECK(rows[2].kind == RecordKind::session);
   CHECK(relais::history_rows(db, {}).empty());
+
+  // Keys (rowid and kind) list the same records in the same order, and read the same rows.
+  const auto keys = relais::history_keys(db, {});
+  REQUIRE(keys.size() == all.size());
+  CHECK(ids_of(relais::history_rows_by_key(db, keys)) == ids_of(all));
+  CHECK(relais::history_keys(db, individual).size() == 120);
+  const std::vector<relais::HistoryKey> some{keys[9], relais::HistoryKey(RecordKind::lot, 999999), keys[3], keys[120]};
+  const auto by_key = relais::history_rows_by_key(db, some);
+  CHECK(ids_of(by_key) == std::vector<std::string>{all[9].id, all[3].id, all[120].id});
+  CHECK(by_key[1].kind == RecordKind::lot);
+  CHECK(keys[3].kind() == RecordKind::lot);
+  CHECK(relais::history_rows_by_key(db, {}).empty());
 }
 
 TEST_CASE("history: the period's bounds are inclusive", "[history]") {

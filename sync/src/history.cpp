@@ -248,16 +248,18 @@ void add_shared_filters(Sql& sql, const HistoryFilter& filter, const std::string
 // visiting every row in date order, up to 3 times with a filter).
 enum class KeyOrder { by_index, by_sort };
 
-// The keys (kind, id, date, created_at) of the matching live records: narrow rows, so that
-// counting, sorting and skipping never carry the JSON bodies along.
-Sql keys_sql(const HistoryFilter& filter, KeyOrder order = KeyOrder::by_index) {
+// The keys (kind, id, date, created_at, and with `with_rowid` the table's rowid) of the matching
+// live records: narrow rows, so that counting, sorting and skipping never carry the JSON bodies
+// along.
+Sql keys_sql(const HistoryFilter& filter, KeyOrder order = KeyOrder::by_index, bool with_rowid = false) {
   Sql sql;
   const auto needle = search_needle(filter);
   // A unary + keeps SQLite from ordering by the index.
   const std::string sort_prefix = order == KeyOrder::by_sort ? "+" : "";
+  const auto rowid = [&](const char* alias) { return with_rowid ? std::string(", ") + alias + ".rowid AS rowid" : ""; };
   if (wants_sessions(filter)) {
-    sql.add("SELECT 'session' AS kind, s.id AS id, " + sort_prefix +
-            "s.date AS date, s.created_at AS created_at FROM sessions s");
+    sql.add("SELECT 'session' AS kind, s.id AS id, " + sort_prefix + "s.date AS date, s.created_at AS created_at" +
+            rowid("s") + " FROM sessions s");
     if (!needle.empty()) sql.add(" LEFT JOIN places p ON p.id = s.lieu_id");
     sql.add(" WHERE s.deleted_at IS NULL");
     add_shared_filters(sql, filter, "s");
@@ -276,7 +278,8 @@ Sql keys_sql(const HistoryFilter& filter, KeyOrder order = KeyOrder::by_index) {
   }
   if (wants_sessions(filter) && wants_lots(filter)) sql.add(" UNION ALL ");
   if (wants_lots(filter)) {
-    sql.add("SELECT 'lot' AS kind, l.id AS id, " + sort_prefix + "l.date AS date, l.created_at AS created_at FROM lots l");
+    sql.add("SELECT 'lot' AS kind, l.id AS id, " + sort_prefix + "l.date AS date, l.created_at AS created_at" +
+            rowid("l") + " FROM lots l");
     if (!needle.empty()) sql.add(" LEFT JOIN places p ON p.id = l.lieu_id");
     sql.add(" WHERE l.deleted_at IS NULL");
     add_shared_filters(sql, filter, "l");
@@ -351,6 +354,14 @@ std::vector<HistoryRow> read_rows(sqlite::Statement& statement) {
   return rows;
 }
 
+// With nothing to check row by row, walking the date indexes costs no more than a scan and
+// spares the sort (and with a covering index, see docs/benchmarks.md, is 3 times as fast).
+KeyOrder list_order(const HistoryFilter& filter) {
+  const bool period_only = filter.type.empty() && filter.theme.empty() && filter.lieu_id.empty() &&
+                           filter.sync_state.empty() && search_needle(filter).empty();
+  return period_only ? KeyOrder::by_index : KeyOrder::by_sort;
+}
+
 }  // namespace
 
 // [SECTION] Queries -----------------------------------------------------------------------------
@@ -383,11 +394,7 @@ std::vector<HistoryRow> history_page(const sqlite::Database& db, const HistoryFi
 std::vector<std::string> history_ids(const sqlite::Database& db, const HistoryFilter& filter) {
   std::vector<std::string> ids;
   if (!wants_sessions(filter) && !wants_lots(filter)) return ids;
-  // With nothing to check row by row, walking the date indexes costs no more than a scan and
-  // spares the sort (and with a covering index, see docs/benchmarks.md, is 3 times as fast).
-  const bool period_only = filter.type.empty() && filter.theme.empty() && filter.lieu_id.empty() &&
-                           filter.sync_state.empty() && search_needle(filter).empty();
-  auto sql = keys_sql(filter, period_only ? KeyOrder::by_index : KeyOrder::by_sort);
+  auto sql = keys_sql(filter, list_order(filter));
   sql.text = "SELECT kind, id, date, created_at FROM (" + sql.text + ") ORDER BY " + kOrder;  // see history_page
   const auto lease = prepared(db, sql.text);
   auto& statement = *lease;
@@ -396,12 +403,46 @@ std::vector<std::string> history_ids(const sqlite::Database& db, const HistoryFi
   return ids;
 }
 
+std::vector<HistoryKey> history_keys(const sqlite::Database& db, const HistoryFilter& filter) {
+  std::vector<HistoryKey> keys;
+  if (!wants_sessions(filter) && !wants_lots(filter)) return keys;
+  auto sql = keys_sql(filter, list_order(filter), true);
+  sql.text = "SELECT kind = 'lot', rowid, date, created_at, id FROM (" + sql.text + ") ORDER BY " + kOrder;
+  const auto lease = prepared(db, sql.text);
+  auto& statement = *lease;
+  sql.bind(statement);
+  while (statement.step()) {
+    keys.emplace_back(statement.column_int64(0) != 0 ? RecordKind::lot : RecordKind::session, statement.column_int64(1));
+  }
+  keys.shrink_to_fit();  // the list is kept as long as the filter: no spare capacity
+  return keys;
+}
+
 std::vector<HistoryRow> history_rows(const sqlite::Database& db, const std::vector<std::string>& ids) {
   if (ids.empty()) return {};
   // The ids as one JSON array parameter: one statement for any number of them.
   const auto lease = prepared(db, rows_sql("(SELECT key AS position, value AS id FROM json_each(?))", "k.position"));
   auto& statement = *lease;
   statement.bind(1, nlohmann::json(ids).dump());
+  return read_rows(statement);
+}
+
+std::vector<HistoryRow> history_rows_by_key(const sqlite::Database& db, const std::vector<HistoryKey>& keys) {
+  if (keys.empty()) return {};
+  // The packed keys as one JSON array of integers; each finds its row's id by rowid.
+  const auto lease = prepared(
+      db, rows_sql("(SELECT j.key AS position, coalesce(ks.id, kl.id) AS id FROM json_each(?) j"
+                   " LEFT JOIN sessions ks ON j.value % 2 = 0 AND ks.rowid = j.value / 2"
+                   " LEFT JOIN lots kl ON j.value % 2 = 1 AND kl.rowid = j.value / 2)",
+                   "k.position"));
+  auto& statement = *lease;
+  std::string packed = "[";
+  for (const auto& key : keys) {
+    if (packed.size() > 1) packed += ',';
+    packed += std::to_string(key.packed());
+  }
+  packed += ']';
+  statement.bind(1, packed);
   return read_rows(statement);
 }
 
@@ -553,22 +594,24 @@ void HistoryReader::run() {
     if (!fresh) pages = {missing_pages_locked().front()};
     lock.unlock();
 
-    std::vector<std::string> ids;
-    const auto& list = fresh ? ids : ids_;  // ids_ changes only on this thread, below
+    std::vector<HistoryKey> keys;
+    const auto& list = fresh ? keys : keys_;  // keys_ changes only on this thread, below
     std::vector<std::shared_ptr<const HistoryPage>> loaded;
     std::string error;
     try {
       ReadTransaction transaction(db_);
       if (fresh) {
-        ids = history_ids(db_, want.filter);
-        pages = pages_for(want, static_cast<std::int64_t>(ids.size()));
+        keys_ = {};  // the old list is not needed any more: never two in memory at once
+        keys = history_keys(db_, want.filter);
+        pages = pages_for(want, static_cast<std::int64_t>(keys.size()));
       }
       for (const auto page : pages) {
-        const auto begin = static_cast<std::size_t>(page * kPageSize);
+        const auto begin = std::min(list.size(), static_cast<std::size_t>(page * kPageSize));
         const auto end = std::min(list.size(), begin + static_cast<std::size_t>(kPageSize));
-        const std::vector<std::string> slice(list.begin() + static_cast<std::ptrdiff_t>(begin),
-                                             list.begin() + static_cast<std::ptrdiff_t>(end));
-        loaded.push_back(std::make_shared<const HistoryPage>(HistoryPage{page * kPageSize, history_rows(db_, slice)}));
+        const std::vector<HistoryKey> slice(list.begin() + static_cast<std::ptrdiff_t>(begin),
+                                            list.begin() + static_cast<std::ptrdiff_t>(end));
+        loaded.push_back(
+            std::make_shared<const HistoryPage>(HistoryPage{page * kPageSize, history_rows_by_key(db_, slice)}));
       }
     } catch (const std::exception& e) {
       error = e.what();
@@ -579,8 +622,8 @@ void HistoryReader::run() {
     if (want_.epoch != want.epoch) continue;  // a newer request came in: this result is stale
     if (!error.empty()) failed_epoch_ = want.epoch;
     if (fresh) {
-      const auto count = static_cast<std::int64_t>(ids.size());
-      ids_ = std::move(ids);
+      const auto count = static_cast<std::int64_t>(keys.size());
+      keys_ = std::move(keys);
       published_ = HistorySnapshot{want.epoch, want.filter, count, std::move(loaded), false, error};
     } else {
       published_.error = error;
