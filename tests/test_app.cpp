@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "model/app_state.hpp"
 #include "model/export_job.hpp"
@@ -143,6 +145,31 @@ TEST_CASE("app state: a bad form saves nothing, a good one is stored and the for
   CHECK(state.store().count(RecordKind::session) == 1);
   CHECK(state.individual.duree == 30);
   CHECK(state.individual.thematiques.empty());
+}
+
+TEST_CASE("app state: the sync counts come from the store worker, which checkpoints the saves", "[app][state]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  const auto eventually = [&](const auto& done) {
+    for (int i = 0; i < 500 && !done(); ++i) {
+      state.poll_sync();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return done();
+  };
+  // Not read on the UI thread: the worker posts them, poll_sync() takes them.
+  REQUIRE(eventually([&] { return state.sync_status().counts_known; }));
+  CHECK(state.sync_status().pending == 1);  // the place prepare_store added
+  CHECK(state.sync_status().quarantined.empty());
+  CHECK(state.sync_status().conflicts.empty());
+
+  state.individual.duree = 30;
+  state.individual.thematiques = {"email"};
+  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  // Once the app has been quiet for a second: counted again, and the WAL checkpointed.
+  CHECK(eventually([&] { return state.sync_status().pending == 2; }));
+  CHECK(eventually([&] { return state.store_worker().checkpoints() >= 1; }));
 }
 
 TEST_CASE("app state: editing a session removes the fields cleared in the form", "[app][state]") {

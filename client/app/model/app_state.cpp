@@ -1,8 +1,11 @@
 #include "app_state.hpp"
 
+#include <sqlite3.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <system_error>
 
@@ -38,10 +41,113 @@ json with_removed_fields(json fields, const json& stored) {
 
 }  // namespace
 
+// ---------------------------------------------------------------------------------------------
+
+StoreWorker::StoreWorker(std::filesystem::path store_path, const Vocabulary& vocabulary,
+                         std::function<void(Counts)> on_counts)
+    : store_path_(std::move(store_path)), vocabulary_(vocabulary), on_counts_(std::move(on_counts)),
+      thread_([this] { run(); }) {}
+
+StoreWorker::~StoreWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void StoreWorker::request_counts() {
+  {
+    std::lock_guard lock(mutex_);
+    counts_wanted_ = true;
+  }
+  wake_.notify_all();
+}
+
+void StoreWorker::wrote() {
+  {
+    std::lock_guard lock(mutex_);
+    ++writes_;
+    counts_after_quiet_ = true;
+    last_write_ = std::chrono::steady_clock::now();
+  }
+  wake_.notify_all();
+}
+
+int StoreWorker::checkpoints() const {
+  std::lock_guard lock(mutex_);
+  return checkpoints_;
+}
+
+void StoreWorker::run() {
+  std::unique_ptr<LocalStore> store;
+  try {
+    // Opened here, not on the UI thread. Its own connection: it reads a snapshot of its own and
+    // checkpoints without waiting for the UI's writes.
+    store = std::make_unique<LocalStore>(store_path_, vocabulary_);
+  } catch (const std::exception& error) {
+    std::cerr << "relais: cannot read the sync status: " << error.what() << '\n';  // the screens keep "…"
+    return;
+  }
+  std::unique_lock lock(mutex_);
+  while (!stop_) {
+    const bool quiet = std::chrono::steady_clock::now() >= last_write_ + kQuiet;
+    if (counts_wanted_ || (counts_after_quiet_ && quiet && writes_ == 0)) {
+      counts_wanted_ = false;
+      counts_after_quiet_ = false;
+      lock.unlock();
+      Counts counts;
+      try {
+        counts.pending = store->pending_count();
+        counts.quarantined = store->quarantined();
+        counts.conflicts = store->conflict_log();
+        if (on_counts_) on_counts_(std::move(counts));
+      } catch (const std::exception& error) {
+        std::cerr << "relais: cannot read the sync status: " << error.what() << '\n';
+      }
+      // The journal scan filled the page cache: give it back (the connection stays open).
+      sqlite3_db_release_memory(store->database().handle());
+      lock.lock();
+      continue;
+    }
+    if (writes_ > 0 || counts_after_quiet_) {
+      if (!quiet && writes_ < kMaxWrites) {
+        wake_.wait_until(lock, last_write_ + kQuiet);
+        continue;
+      }
+      writes_ = 0;
+      lock.unlock();
+      try {
+        // PASSIVE: copies what no reader still needs, without waiting for readers or writers.
+        store->database().exec("PRAGMA wal_checkpoint(PASSIVE)");
+      } catch (const std::exception& error) {
+        std::cerr << "relais: checkpoint: " << error.what() << '\n';  // the next write tries again
+      }
+      sqlite3_db_release_memory(store->database().handle());
+      lock.lock();
+      ++checkpoints_;
+      continue;
+    }
+    wake_.wait(lock);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
 AppState::AppState(const Assets& assets, Options options) : assets_(assets), options_(std::move(options)) {
   LocalStore::Options store_options;
   store_options.today = options_.today;
   store_ = std::make_unique<LocalStore>(options_.store_path, assets_.vocabulary, store_options);
+  // Checkpoints of this connection's writes run on StoreWorker, not on the saving thread.
+  store_->database().exec("PRAGMA wal_autocheckpoint = 0");
+  store_worker_ = std::make_unique<StoreWorker>(options_.store_path, assets_.vocabulary, [this](StoreWorker::Counts counts) {
+    {
+      std::lock_guard lock(posted_mutex_);
+      posted_counts_ = std::move(counts);
+    }
+    if (options_.wake) options_.wake();
+  });
 
   if (options_.lang) {
     lang_ = *options_.lang;
@@ -91,7 +197,16 @@ void AppState::set_text_scale(float scale) {
 
 std::string AppState::setting(const char* key) const { return store_->meta(key).value_or(""); }
 
-void AppState::set_setting(const char* key, const std::string& value) { store_->set_meta(key, value); }
+void AppState::set_setting(const char* key, const std::string& value) {
+  store_->set_meta(key, value);
+  store_worker_->wrote();
+}
+
+void AppState::bump_data_generation() {
+  ++data_generation_;
+  store_worker_->wrote();
+  store_worker_->request_counts();
+}
 
 bool AppState::needs_first_run_setup() const {
   return setting(setting::setup_done).empty() && store_->meta(sync_meta::token).value_or("").empty();
@@ -399,11 +514,9 @@ void AppState::refresh_sync_status() {
   auto& status = sync_status_;
   status.server_url = store_->meta(sync_meta::server_url).value_or("");
   status.enrolled = !store_->meta(sync_meta::token).value_or("").empty();
-  status.pending = store_->pending_count();
   status.last_success = store_->meta(sync_meta::last_success).value_or("");
   if (status.last_error.empty()) status.last_error = store_->meta(sync_meta::last_error).value_or("");
-  status.quarantined = store_->quarantined();
-  status.conflicts = store_->conflict_log();
+  store_worker_->request_counts();  // pending, quarantined and conflicts: posted back
   const auto user = json::parse(store_->meta(sync_meta::user).value_or("{}"), nullptr, false);
   status.user_label.clear();
   if (user.is_object()) {
@@ -428,12 +541,21 @@ std::string AppState::sync_error_in_words(const SyncReport& report) const {
 bool AppState::poll_sync() {
   std::optional<SyncReport> report;
   std::optional<SyncProgress> progress;
+  std::optional<StoreWorker::Counts> counts;
   {
     std::lock_guard lock(posted_mutex_);
     report.swap(posted_report_);
     progress.swap(posted_progress_);
+    counts.swap(posted_counts_);
   }
   bool changed = false;
+  if (counts) {
+    sync_status_.counts_known = true;
+    sync_status_.pending = counts->pending;
+    sync_status_.quarantined = std::move(counts->quarantined);
+    sync_status_.conflicts = std::move(counts->conflicts);
+    changed = true;
+  }
   const bool running = background_ && background_->running_sync();
   if (running != sync_status_.running) {
     sync_status_.running = running;

@@ -57,6 +57,7 @@ bool AppUi::animating() const {
 void AppUi::on_data_changed() { seen_generation_ = 0; }
 
 bool AppUi::loading() const {
+  if (!app_.sync_status().counts_known) return true;  // the indicator says "…"
   if (view_ == "statistics") return !statistics_ || statistics_->loading();
   if (view_ != "history") return false;
   if (!history_) return true;
@@ -166,6 +167,8 @@ void AppUi::sync_indicator() {
   } else if (!status.last_error.empty()) {
     colour = {1.0f, 0.55f, 0.45f, 1.0f};
     line = app_.text("app.sync.indicator.error");
+  } else if (!status.counts_known) {
+    line = "…";  // the store worker has not counted the records to send yet
   } else if (status.pending > 0) {
     colour = {1.0f, 0.75f, 0.30f, 1.0f};
     line = app_.text("app.sync.indicator.pending", {{"count", std::to_string(status.pending)}});
@@ -446,7 +449,11 @@ void AppUi::view_sync() {
     ImGui::TextColored(ui::ok_colour(), "%s", app_.text("app.sync.online").c_str());
   }
   ui::row_label(app_.text("app.sync.pending"));
-  ImGui::Text("%lld", static_cast<long long>(status.pending));
+  if (status.counts_known) {
+    ImGui::Text("%lld", static_cast<long long>(status.pending));
+  } else {
+    ImGui::TextUnformatted("…");
+  }
   ui::row_label(app_.text("app.sync.last_success"));
   ImGui::TextUnformatted(status.last_success.empty() ? dash.c_str() : local_time_of(status.last_success).c_str());
   if (!status.last_error.empty()) {
@@ -483,7 +490,9 @@ void AppUi::view_sync() {
   }
 
   ui::section_title(app_.text("app.sync.quarantined", {{"count", std::to_string(status.quarantined.size())}}));
-  if (status.quarantined.empty()) ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.none").c_str());
+  if (status.quarantined.empty()) {
+    ImGui::TextColored(ui::muted_colour(), "%s", status.counts_known ? app_.text("app.none").c_str() : "…");
+  }
   for (const auto& record : status.quarantined) {
     const auto kind = record.value("kind", std::string{});
     const auto id = record.value("record_id", std::string{});
@@ -497,7 +506,9 @@ void AppUi::view_sync() {
     }
   }
   ui::section_title(app_.text("app.sync.conflicts", {{"count", std::to_string(status.conflicts.size())}}));
-  if (status.conflicts.empty()) ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.none").c_str());
+  if (status.conflicts.empty()) {
+    ImGui::TextColored(ui::muted_colour(), "%s", status.counts_known ? app_.text("app.none").c_str() : "…");
+  }
   if (!status.conflicts.empty() && ImGui::BeginTable("##conflicts", 4,
                                                      ImGuiTableFlags_RowBg | ImGuiTableFlags_BordersInnerH |
                                                          ImGuiTableFlags_SizingStretchProp)) {

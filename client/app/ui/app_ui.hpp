@@ -33,7 +33,7 @@ class AppUi {
   bool animating() const;
   // Something changed outside the UI (sync): views re-read what they show.
   void on_data_changed();
-  // The history's first page is still being read (screenshots wait for it).
+  // The sync counts, or on the history the first page, are still being read (screenshots wait).
   bool loading() const;
 
  private:
