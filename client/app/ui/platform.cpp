@@ -167,8 +167,11 @@ void Platform::build_fonts() {
     ImGui_ImplOpenGL2_DestroyFontsTexture();
     ImGui_ImplOpenGL2_CreateFontsTexture();
   }
-  // The texture is built: the TrueType files (2 MB, bold read twice) are not needed any more.
+  // The texture is built: the TrueType files (2 MB, bold read twice) are not needed any more,
+  // nor the atlas's pixels (alpha and RGBA copies, 2.5 MB at 100 %): the driver has its own.
+  // A new text size builds everything again from the files.
   io.Fonts->ClearInputData();
+  io.Fonts->ClearTexData();
   apply_style(ui_scale());
   fonts_dirty_ = false;
 }
