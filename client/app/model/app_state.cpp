@@ -204,8 +204,7 @@ void AppState::set_setting(const char* key, const std::string& value) {
 
 void AppState::bump_data_generation() {
   ++data_generation_;
-  store_worker_->wrote();
-  store_worker_->request_counts();
+  store_worker_->wrote();  // counts again and checkpoints once the UI is quiet, not after every save
 }
 
 bool AppState::needs_first_run_setup() const {
