@@ -1,14 +1,16 @@
 // Export benchmark: XLSX export of the activities of a store (libxlsxwriter in constant-memory
 // mode), to show the time and that memory does not grow with the number of rows.
 //
-//   relais_export_bench --records N [--format xlsx|csv|json] [--dir PATH]
+//   relais_export_bench --records N [--format xlsx|csv|json] [--dir PATH] [--repeat R]
 //
-// Fills a fresh store with N individual sessions (batches of 1000), then exports them all and
-// prints the export time and the process's peak resident memory (getrusage ru_maxrss) before
-// and after the export. Run it once per size: the peak of a process never goes down.
+// Fills a fresh store with N individual sessions (batches of 1000), then exports them all R
+// times (default 1) and prints each export's time, their median, and the process's peak resident
+// memory (getrusage ru_maxrss) before and after the exports. Run it once per size: the peak of a
+// process never goes down.
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +65,7 @@ relais::Session make_session(std::mt19937& random, int i) {
 
 int main(int argc, char** argv) {
   int records = 100000;
+  int repeat = 1;
   std::string format_name = "xlsx";
   std::filesystem::path dir;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -70,6 +73,7 @@ int main(int argc, char** argv) {
     if (option == "--records") records = std::atoi(argv[i + 1]);
     if (option == "--format") format_name = argv[i + 1];
     if (option == "--dir") dir = argv[i + 1];
+    if (option == "--repeat") repeat = std::max(1, std::atoi(argv[i + 1]));
   }
   const auto format = relais::exports::parse_format(format_name);
   if (!format) return 2;
@@ -96,13 +100,18 @@ int main(int argc, char** argv) {
   options.what = relais::exports::What::activities;
   options.info.exported_by = "Bench";
   const auto out = dir / ("activites." + format_name);
-  const auto start = Clock::now();
-  const auto result = relais::exports::export_to_file(source, factors, options, out);
-  const double export_ms = ms_since(start);
+  std::vector<double> times;
+  relais::exports::Result result;
+  for (int run = 0; run < repeat; ++run) {
+    const auto start = Clock::now();
+    result = relais::exports::export_to_file(source, factors, options, out);
+    times.push_back(ms_since(start));
+    std::printf("%-44s %10.0f ms\n", ("export " + std::to_string(result.rows) + " activities to " + format_name).c_str(),
+                times.back());
+  }
   const double rss_after = peak_rss_mb();
-
-  std::printf("%-44s %10.0f ms\n", ("export " + std::to_string(result.rows) + " activities to " + format_name).c_str(),
-              export_ms);
+  std::sort(times.begin(), times.end());
+  if (repeat > 1) std::printf("%-44s %10.0f ms\n", ("median of " + std::to_string(repeat) + " exports").c_str(), times[times.size() / 2]);
   std::printf("%-44s %10.1f MB\n", "file size", static_cast<double>(std::filesystem::file_size(out)) / 1e6);
   std::printf("%-44s %10.1f MB\n", "peak RSS before the export (store filled)", rss_before);
   std::printf("%-44s %10.1f MB\n", "peak RSS after the export", rss_after);

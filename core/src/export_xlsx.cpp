@@ -42,11 +42,18 @@ class CsvTable final : public Table {
     csv_.write_row({name});
   }
 
+  // What CsvWriter::write_row writes, without copying every text into a vector first.
   void row(const std::vector<Cell>& cells, RowStyle) override {
-    std::vector<std::string> texts;
-    texts.reserve(cells.size());
-    for (const auto& cell : cells) texts.push_back(csv_text(cell, lang_));
-    csv_.write_row(texts);
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      if (i > 0) out_ << ';';
+      const auto& cell = cells[i];
+      if (cell.kind == Cell::Kind::text) {
+        out_ << csv_.quote(cell.text);
+      } else {
+        out_ << csv_.quote(csv_text(cell, lang_));
+      }
+    }
+    out_ << "\r\n";
   }
 
   void close() override { out_.flush(); }
@@ -150,8 +157,11 @@ class XlsxTable final : public Table {
         lxw_format* format = style == RowStyle::header ? header_ : style == RowStyle::title ? bold_ : nullptr;
         if (format == nullptr && cell.text.find('\n') != std::string::npos) format = wrap_;
         // Excel's limit for one cell; longer free text is cut rather than making a broken file.
-        const auto text = cell.text.size() > 32000 ? cell.text.substr(0, 32000) : cell.text;
-        check(worksheet_write_string(sheet_, row_, column, text.c_str(), format));
+        if (cell.text.size() > 32000) {
+          check(worksheet_write_string(sheet_, row_, column, cell.text.substr(0, 32000).c_str(), format));
+        } else {
+          check(worksheet_write_string(sheet_, row_, column, cell.text.c_str(), format));
+        }
         return;
       }
       case Cell::Kind::integer:

@@ -211,16 +211,20 @@ ActivityColumns activity_columns(bool with_mediateur) {
   return columns;
 }
 
-std::vector<Cell> activity_cells(const ExportedSession& row, const Vocabulary& vocabulary, const ActivityColumns& columns,
-                                 bool with_mediateur) {
-  const auto texts = activity_export_row(row, vocabulary, with_mediateur);
-  std::vector<Cell> cells(texts.begin(), texts.end());
-  if (const auto date = parse_date(row.session.date)) cells[0] = Cell::day(*date);
-  cells[1] = Cell::timestamp(row.created_unix_ms);
-  cells[2] = Cell::timestamp(row.updated_unix_ms);
+// The cells of one activity into `cells` (cleared first; both vectors are reused from row to
+// row): the dates as dates and the counts as numbers, the rest as activity_export_row's texts.
+void activity_cells(const ExportedSession& row, const Vocabulary& vocabulary, const ActivityColumns& columns,
+                    bool with_mediateur, std::vector<std::string>& texts, std::vector<Cell>& cells) {
+  texts.clear();
+  append_activity_export_columns(row, vocabulary, with_mediateur, texts);
+  cells.clear();
+  const auto date = parse_date(row.session.date);
+  cells.push_back(date ? Cell::day(*date) : Cell(row.session.date));
+  cells.push_back(Cell::timestamp(row.created_unix_ms));
+  cells.push_back(Cell::timestamp(row.updated_unix_ms));
+  for (auto& text : texts) cells.emplace_back(std::move(text));
   cells[columns.participants] = Cell::number(row.session.people_count());
   if (row.session.duree) cells[columns.duree] = Cell::number(*row.session.duree);
-  return cells;
 }
 
 std::vector<double> activity_widths(const ActivityColumns& columns) {
@@ -246,8 +250,13 @@ Result activities_table(const ExportSource& source, const InfoContext& context, 
   table.sheet(tr(options.lang, "Activités", "Activities"), activity_widths(columns));
   write_info(table, context, tr(options.lang, "Nombre de lignes", "Number of rows"), total);
   table.row(std::vector<Cell>(columns.header.begin(), columns.header.end()), RowStyle::header);
+  std::vector<std::string> texts;
+  std::vector<Cell> cells;
+  texts.reserve(columns.header.size());
+  cells.reserve(columns.header.size());
   source.for_each_session(period, [&](const ExportedSession& row) {
-    table.row(activity_cells(row, source.vocabulary(), columns, options.with_mediateur));
+    activity_cells(row, source.vocabulary(), columns, options.with_mediateur, texts, cells);
+    table.row(cells);
     control.step();
   });
   return {false, control.done()};

@@ -23,6 +23,16 @@ std::vector<std::string> activity_export_header(bool with_mediateur) {
 
 std::vector<std::string> activity_export_row(const ExportedSession& row, const Vocabulary& vocabulary,
                                              bool with_mediateur) {
+  const auto date = parse_date(row.session.date);
+  std::vector<std::string> cells{date ? format_date_french(*date) : row.session.date,
+                                 format_timestamp_local_french(row.created_unix_ms),
+                                 format_timestamp_local_french(row.updated_unix_ms)};
+  append_activity_export_columns(row, vocabulary, with_mediateur, cells);
+  return cells;
+}
+
+void append_activity_export_columns(const ExportedSession& row, const Vocabulary& vocabulary, bool with_mediateur,
+                                    std::vector<std::string>& cells) {
   const auto& s = row.session;
   const auto label = [&](const char* set, const std::string& code) { return vocabulary.label(set, code, Lang::fr); };
   const auto labels = [&](const char* set, const std::vector<std::string>& codes) {
@@ -51,10 +61,6 @@ std::vector<std::string> activity_export_row(const ExportedSession& row, const V
     insee = opt(s.lieu_code_insee);
   }
 
-  const auto date = parse_date(s.date);
-  std::vector<std::string> cells{date ? format_date_french(*date) : s.date,
-                                 format_timestamp_local_french(row.created_unix_ms),
-                                 format_timestamp_local_french(row.updated_unix_ms)};
   if (with_mediateur) cells.push_back(neutralize_formula(row.mediateur));
 
   std::string level;
@@ -67,18 +73,33 @@ std::vector<std::string> activity_export_row(const ExportedSession& row, const V
   if (!s.is_workshop() && s.oriente_vers_structure) redirected = *s.oriente_vers_structure ? "Oui" : "Non";
 
   const auto* person = s.beneficiaire ? &*s.beneficiaire : nullptr;
-  cells.insert(cells.end(),
-               {label("type", s.type), std::to_string(s.people_count()), label("type_lieu", s.type_lieu),
-                neutralize_formula(place_name), neutralize_formula(address), neutralize_formula(commune), postal, insee,
-                s.duree ? std::to_string(*s.duree) : "", neutralize_formula(opt(s.titre_atelier)),
-                labels("materiel", s.materiel), join(themes, "\n"), neutralize_formula(join(s.tags, "\n")),
-                neutralize_formula(opt(s.precisions_demarche)), level, redirected,
-                s.structure_de_redirection ? label("structure_de_redirection", *s.structure_de_redirection) : "",
-                person ? neutralize_formula(opt(person->commune)) : "", person ? opt(person->commune_code_postal) : "",
-                person ? opt(person->commune_code_insee) : "", person ? label("genre", person->genre) : "",
-                person ? label("tranche_age", person->tranche_age) : "",
-                person ? label("statut_social", person->statut_social) : "", neutralize_formula(opt(s.notes)), s.id});
-  return cells;
+  // One push_back per column: the strings move in (an initializer list would copy each one).
+  const auto add = [&](std::string text) { cells.push_back(std::move(text)); };
+  add(label("type", s.type));
+  add(std::to_string(s.people_count()));
+  add(label("type_lieu", s.type_lieu));
+  add(neutralize_formula(place_name));
+  add(neutralize_formula(address));
+  add(neutralize_formula(commune));
+  add(std::move(postal));
+  add(std::move(insee));
+  add(s.duree ? std::to_string(*s.duree) : "");
+  add(neutralize_formula(opt(s.titre_atelier)));
+  add(labels("materiel", s.materiel));
+  add(join(themes, "\n"));
+  add(neutralize_formula(join(s.tags, "\n")));
+  add(neutralize_formula(opt(s.precisions_demarche)));
+  add(std::move(level));
+  add(std::move(redirected));
+  add(s.structure_de_redirection ? label("structure_de_redirection", *s.structure_de_redirection) : "");
+  add(person ? neutralize_formula(opt(person->commune)) : "");
+  add(person ? opt(person->commune_code_postal) : "");
+  add(person ? opt(person->commune_code_insee) : "");
+  add(person ? label("genre", person->genre) : "");
+  add(person ? label("tranche_age", person->tranche_age) : "");
+  add(person ? label("statut_social", person->statut_social) : "");
+  add(neutralize_formula(opt(s.notes)));
+  add(s.id);
 }
 
 }  // namespace relais

@@ -23,5 +23,9 @@ struct ExportedSession {
 std::vector<std::string> activity_export_header(bool with_mediateur);
 std::vector<std::string> activity_export_row(const ExportedSession& row, const Vocabulary& vocabulary,
                                              bool with_mediateur);
+// The columns of activity_export_row after its first three (Date, Enregistré le, Dernière
+// modification le), appended to `cells`: for the exports, which write those three as dates.
+void append_activity_export_columns(const ExportedSession& row, const Vocabulary& vocabulary, bool with_mediateur,
+                                    std::vector<std::string>& cells);
 
 }  // namespace relais
