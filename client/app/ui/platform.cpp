@@ -22,11 +22,13 @@ std::string last_glfw_error;
 
 void on_glfw_error(int /*code*/, const char* description) { last_glfw_error = description; }
 
-// Latin-1 and Latin Extended-A (é, è, ç, œ...), general punctuation (’ « » — … with the narrow
-// no-break space), €, arrows, and the few symbols the app draws (✓ ✗ ● ○).
+// Latin-1 and Latin Extended-A (é, è, ç, œ...), Latin Extended-B and Additional so that people's
+// and places' names from elsewhere show (Romanian ș ț, Vietnamese ễ ứ...), general punctuation
+// (’ « » — … with the narrow no-break space), €, arrows, and the few symbols the app draws
+// (✓ ✗ ● ○).
 const ImWchar kGlyphRanges[] = {
-    0x0020, 0x00FF, 0x0100, 0x017F, 0x2000, 0x206F, 0x20AC, 0x20AC, 0x2190, 0x21FF,
-    0x25CB, 0x25CF, 0x2713, 0x2717, 0,
+    0x0020, 0x00FF, 0x0100, 0x017F, 0x0180, 0x024F, 0x1E00, 0x1EFF, 0x2000, 0x206F,
+    0x20AC, 0x20AC, 0x2190, 0x21FF, 0x25CB, 0x25CF, 0x2713, 0x2717, 0,
 };
 
 constexpr float kBaseFontSize = 16.0f;
