@@ -72,10 +72,13 @@ std::int64_t Statement::column_int64(int column) const { return sqlite3_column_i
 
 double Statement::column_double(int column) const { return sqlite3_column_double(statement_.get(), column); }
 
-std::string Statement::column_text(int column) const {
+std::string Statement::column_text(int column) const { return std::string(column_view(column)); }
+
+std::string_view Statement::column_view(int column) const {
   const auto* text = sqlite3_column_text(statement_.get(), column);
   const int size = sqlite3_column_bytes(statement_.get(), column);
-  return text ? std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size)) : std::string{};
+  return text ? std::string_view(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size))
+              : std::string_view{};
 }
 
 std::optional<std::string> Statement::column_optional_text(int column) const {

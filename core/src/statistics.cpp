@@ -6,8 +6,6 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include <sqlite3.h>
-
 #include "relais/text.hpp"
 #include "relais/vocabulary.hpp"
 
@@ -375,52 +373,6 @@ void add_to(CodeSums& codes, std::string_view code, std::int64_t activities, std
   hit->second.minutes += minutes;
 }
 
-// A statement read through SQLite's own API, for the loops over many rows: a text column is
-// a view of SQLite's buffer (valid until the next step) instead of a new std::string.
-class RawStatement {
- public:
-  RawStatement(const sqlite::Database& db, const std::string& sql) : db_(db.handle()) {
-    sqlite3_stmt* raw = nullptr;
-    const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
-    statement_.reset(raw);
-    if (rc != SQLITE_OK) fail(rc, "prepare " + sql.substr(0, 60));
-  }
-
-  void bind_int64(int index, std::int64_t value) { check(sqlite3_bind_int64(statement_.get(), index, value)); }
-  // The text must outlive the statement's use (SQLITE_STATIC).
-  void bind_text(int index, std::string_view value) {
-    check(sqlite3_bind_text(statement_.get(), index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC));
-  }
-  void reset() { sqlite3_reset(statement_.get()); }
-  bool step() {
-    const int rc = sqlite3_step(statement_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    fail(rc, "step");
-  }
-  std::int64_t int64(int column) const { return sqlite3_column_int64(statement_.get(), column); }
-  bool is_null(int column) const { return sqlite3_column_type(statement_.get(), column) == SQLITE_NULL; }
-  std::string_view text(int column) const {
-    const auto* text = sqlite3_column_text(statement_.get(), column);
-    const auto size = static_cast<std::size_t>(sqlite3_column_bytes(statement_.get(), column));
-    return text ? std::string_view(reinterpret_cast<const char*>(text), size) : std::string_view();
-  }
-
- private:
-  struct Finalizer {
-    void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-  };
-  void check(int rc) const {
-    if (rc != SQLITE_OK) fail(rc, "bind");
-  }
-  [[noreturn]] void fail(int rc, const std::string& what) const {
-    throw sqlite::Error(sqlite3_extended_errcode(db_), what + ": " + (db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc)));
-  }
-
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, Finalizer> statement_;
-};
-
 class Reader {
  public:
   Reader(const sqlite::Database& db, const Filter& filter) : db_(db), filter_(filter) {
@@ -435,7 +387,7 @@ class Reader {
       used_daily_sums = true;
       // A year of a large store is a few hundred thousand rows (a row per day and code): they
       // are summed per code in a hash map looked up by the row's text, without an allocation.
-      RawStatement select(db_,
+      auto select = db_.prepare(
                           "SELECT day, code, activities, people, minutes FROM stat_daily"
                           " WHERE scope = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4");
       std::vector<std::string_view> dimensions(std::begin(kBreakdownDimensions), std::end(kBreakdownDimensions));
@@ -444,16 +396,13 @@ class Reader {
       CodeSums codes;
       for (const auto dimension : dimensions) {
         select.reset();
-        select.bind_text(1, filter_.scope);
-        select.bind_text(2, dimension);
-        select.bind_int64(3, first_day_);
-        select.bind_int64(4, last_day_);
+        select.bind(1, filter_.scope).bind(2, dimension).bind(3, first_day_).bind(4, last_day_);
         codes.clear();
         const bool total = dimension == kTotal;
         while (select.step()) {
-          const Sums sums{select.int64(2), select.int64(3), select.int64(4)};
-          if (total) per_day[select.int64(0)] = sums;
-          add_to(codes, select.text(1), sums.activities, sums.people, sums.minutes);
+          const Sums sums{select.column_int64(2), select.column_int64(3), select.column_int64(4)};
+          if (total) per_day[select.column_int64(0)] = sums;
+          add_to(codes, select.column_view(1), sums.activities, sums.people, sums.minutes);
         }
         auto& into = by_dimension[std::string(dimension)];
         for (auto& [code, sums] : codes) into.emplace(code, sums);
@@ -467,7 +416,7 @@ class Reader {
     // (dimension, code) here rather than by a GROUP BY, which would first sort every fact in a
     // temporary b-tree. LEFT JOIN: a session without facts still counts in the series.
     const auto where = session_where();
-    RawStatement select(db_,
+    auto select = db_.prepare(
                         "SELECT s.sid, s.day, s.people, s.minutes, f.dim, f.code, f.people FROM stat_sessions s"
                         " LEFT JOIN stat_facts f ON f.sid = s.sid WHERE " + where.text);
     bind_where(select, where);
@@ -477,24 +426,24 @@ class Reader {
     std::optional<std::int64_t> last_sid;
     std::int64_t minutes = 0;
     while (select.step()) {
-      const auto sid = select.int64(0);
+      const auto sid = select.column_int64(0);
       if (sid != last_sid) {
         last_sid = sid;
-        minutes = select.int64(3);
-        auto& day = per_day[select.int64(1)];
+        minutes = select.column_int64(3);
+        auto& day = per_day[select.column_int64(1)];
         day.activities += 1;
-        day.people += select.int64(2);
+        day.people += select.column_int64(2);
         day.minutes += minutes;
       }
       if (select.is_null(4)) continue;
-      const auto dimension = select.text(4);
+      const auto dimension = select.column_view(4);
       if (codes == nullptr || dimension != last_dimension) {
         auto hit = sums.find(dimension);
         if (hit == sums.end()) hit = sums.emplace(std::string(dimension), CodeSums{}).first;
         codes = &hit->second;
         last_dimension = hit->first;  // the map's key stays put; the row's text does not
       }
-      add_to(*codes, select.text(5), 1, select.int64(6), minutes);
+      add_to(*codes, select.column_view(5), 1, select.column_int64(6), minutes);
     }
     for (auto& [dimension, codes_of] : sums) {
       auto& into = by_dimension[dimension];
@@ -610,19 +559,18 @@ class Reader {
   // of the table). A mediateur, place, scope or theme is looked up by its own index instead.
   bool wide_period_without_index() const {
     if (!filter_.scope.empty() || filter_.mediateur_id || filter_.lieu_id || filter_.thematique) return false;
-    RawStatement select(db_, "SELECT (SELECT min(day) FROM stat_sessions), (SELECT max(day) FROM stat_sessions)");
+    auto select = db_.prepare("SELECT (SELECT min(day) FROM stat_sessions), (SELECT max(day) FROM stat_sessions)");
     if (!select.step() || select.is_null(0)) return false;
-    const auto first = select.int64(0);
-    const auto last = select.int64(1);
+    const auto first = select.column_int64(0);
+    const auto last = select.column_int64(1);
     const auto overlap = std::min(last, last_day_) - std::max(first, first_day_) + 1;
     return overlap > 0 && overlap * 4 >= last - first + 1;
   }
 
-  void bind_where(RawStatement& statement, const SqlWhere& where) const {
-    statement.bind_int64(1, first_day_);
-    statement.bind_int64(2, last_day_);
+  void bind_where(sqlite::Statement& statement, const SqlWhere& where) const {
+    statement.bind(1, first_day_).bind(2, last_day_);
     int index = 3;
-    for (const auto& text : where.texts) statement.bind_text(index++, text);
+    for (const auto& text : where.texts) statement.bind(index++, text);
   }
 
   const sqlite::Database& db_;

@@ -50,6 +50,8 @@ class Statement {
   std::int64_t column_int64(int column) const;
   double column_double(int column) const;
   std::string column_text(int column) const;
+  // The text in SQLite's own buffer, without a copy: valid until the next step() or reset().
+  std::string_view column_view(int column) const;
   std::optional<std::string> column_optional_text(int column) const;
   std::optional<std::int64_t> column_optional_int64(int column) const;
 
