@@ -429,6 +429,8 @@ TEST_CASE("statistics worker: figures of a known store, off the UI thread, again
   CHECK(equipment.co2e_avoided_kg > 0);
   CHECK_FALSE(result->factors_version.empty());
   CHECK_FALSE(result->factors_source_fr.empty());
+  // on_ready runs on the worker just after the result is published (and wait() has returned).
+  for (int i = 0; i < 500 && woken == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(woken >= 1);
   CHECK_FALSE(worker.snapshot().busy);
 
@@ -528,6 +530,7 @@ TEST_CASE("export job: a file written off the UI thread with its progress; a can
   CHECK(status.ok);
   CHECK(status.rows == 4);  // three individual sessions and the workshop
   CHECK(status.done == status.total);
+  for (int i = 0; i < 500 && woken == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   CHECK(woken >= 1);
   REQUIRE(std::filesystem::exists(dir / "novembre.csv"));
   std::ifstream in(dir / "novembre.csv");
