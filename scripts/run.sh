@@ -67,6 +67,10 @@ echo "== Collecte de matériel =="
 "$cli" --db "$db" list --kind equipment
 echo
 "$cli" --db "$db" export --format csv --out "$demo/accompagnements.csv"
+"$cli" --db "$db" export --format xlsx --what impact --out "$demo/impact.xlsx"
+echo
+echo "== Statistiques =="
+"$cli" --db "$db" stats | head -n 9
 echo
 echo "== Synchronisation =="
 "$cli" --db "$db" sync --server "$url"
@@ -81,7 +85,7 @@ if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
   "$app" --db "$db"
 else
   echo "No display: writing the app's screens to $demo/*.png (under Xvfb)"
-  for view in session workshop equipment history sync settings; do
+  for view in session workshop equipment history sync settings statistics exports; do
     xvfb-run -a -s "-screen 0 1366x768x24" "$app" --db "$db" --screenshot "$demo/$view.png" --view "$view" --size 1366x768
   done
   ls "$demo"/*.png
