@@ -70,7 +70,7 @@ echo
 "$cli" --db "$db" export --format xlsx --what impact --out "$demo/impact.xlsx"
 echo
 echo "== Statistiques =="
-"$cli" --db "$db" stats | head -n 9
+"$cli" --db "$db" stats | sed -n "1,9p"  # sed reads it all (no SIGPIPE under pipefail)
 echo
 echo "== Synchronisation =="
 "$cli" --db "$db" sync --server "$url"
