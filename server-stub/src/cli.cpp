@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
@@ -213,6 +214,18 @@ int serve(const Arguments& args, const Assets& assets) {
     http.stop();
   });
 
+  // Statistics read an index the server brings up to date from the records. After an upgrade
+  // (or a long time without a statistics request) that can be every record: done here, in the
+  // background, in small transactions, so that the first request does not wait for it.
+  std::atomic<bool> stopping{false};
+  std::thread statistics([&store, &stopping] {
+    try {
+      store.refresh_statistics(&stopping);
+    } catch (const std::exception& error) {
+      std::cerr << "relais-server: statistics index: " << error.what() << " (retried at the next request)\n";
+    }
+  });
+
   const bool ipv6 = address.host.find(':') != std::string::npos;
   std::cerr << "relais-server listening on " << (ipv6 ? "[" + address.host + "]" : address.host) << ':' << port
             << std::endl;
@@ -220,6 +233,8 @@ int serve(const Arguments& args, const Assets& assets) {
 
   on_stop_signal(0);  // wakes the watcher when serving ended by itself
   watcher.join();
+  stopping = true;
+  statistics.join();
   sigaction(SIGTERM, &old_term, nullptr);
   sigaction(SIGINT, &old_int, nullptr);
   g_signal_pipe_write = -1;

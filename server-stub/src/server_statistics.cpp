@@ -121,9 +121,10 @@ void ServerStore::refresh_record_statistics(const std::string& kind, const std::
   }
 }
 
-std::int64_t ServerStore::refresh_statistics() {
+std::int64_t ServerStore::refresh_statistics(const std::atomic<bool>* stop) {
   std::int64_t read = 0;
   for (;;) {
+    if (stop != nullptr && *stop) return read;
     std::lock_guard lock(mutex_);
     sqlite::Transaction transaction(db_);
     std::int64_t from_seq = 0;

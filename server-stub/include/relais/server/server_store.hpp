@@ -6,6 +6,7 @@
 // database work, so the HTTP worker threads can share one ServerStore. Other processes (the
 // admin commands) may use the same file at the same time: SQLite's locks and the 5 s busy
 // timeout order them, and every write is a BEGIN IMMEDIATE transaction.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -123,8 +124,9 @@ class ServerStore {
   // [Statistics and exports] Brings the statistics index (core/statistics.hpp) up to date with
   // the records changed since the last call, in transactions of a few thousand records so that
   // pushes wait at most one of them. Returns the number of records read. Statistics and exports
-  // read the index on their own connection after calling this.
-  std::int64_t refresh_statistics();
+  // read the index on their own connection after calling this. With `stop`, returns early
+  // (between two transactions) once it turns true.
+  std::int64_t refresh_statistics(const std::atomic<bool>* stop = nullptr);
   // The vocabulary pushes are checked with (the assets' one with the published update).
   Vocabulary vocabulary();
   // A user by id, or nullopt.
