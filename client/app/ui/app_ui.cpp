@@ -421,6 +421,27 @@ void AppUi::save_bar(const std::string& label, const FormMessages& messages, boo
 
 // [SECTION] Sync -------------------------------------------------------------------------------------
 
+// Server URL, one-time code and the enroll button, with the enrollment's state: on the sync
+// screen and on the first-run screen.
+void AppUi::enrollment_form() {
+  ui::help_text(app_.text("app.sync.enroll_help"));
+  ui::row_label(app_.text("app.sync.server_url"));
+  ui::text_field("field:server_url", server_url_, "https://relais.exemple.fr");
+  ui::row_label(app_.text("app.sync.code"));
+  ui::text_field("field:enroll_code", enroll_code_, "K7QF-2M9D-XW4P", 220 * scale());
+  ImGui::SameLine();
+  ImGui::BeginDisabled(app_.enrollment().running);
+  if (ui::secondary_button(app_.text("app.sync.enroll_button"), "button:enroll")) {
+    app_.start_enrollment(server_url_, enroll_code_);
+  }
+  ImGui::EndDisabled();
+  const auto& enrollment = app_.enrollment();
+  if (enrollment.running) ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.sync.enrolling").c_str());
+  if (enrollment.done) {
+    ImGui::TextColored(enrollment.ok ? ui::ok_colour() : ui::error_colour(), "%s", enrollment.message.c_str());
+  }
+}
+
 void AppUi::view_sync() {
   const auto& status = app_.sync_status();
   ImGui::PushFont(platform_.fonts().title);
@@ -472,22 +493,7 @@ void AppUi::view_sync() {
   }
 
   ui::section_title(app_.text(status.enrolled ? "app.sync.enroll_again" : "app.sync.enroll"));
-  ui::help_text(app_.text("app.sync.enroll_help"));
-  ui::row_label(app_.text("app.sync.server_url"));
-  ui::text_field("field:server_url", server_url_, "https://relais.exemple.fr");
-  ui::row_label(app_.text("app.sync.code"));
-  ui::text_field("field:enroll_code", enroll_code_, "K7QF-2M9D-XW4P", 220 * scale());
-  ImGui::SameLine();
-  ImGui::BeginDisabled(app_.enrollment().running);
-  if (ui::secondary_button(app_.text("app.sync.enroll_button"), "button:enroll")) {
-    app_.start_enrollment(server_url_, enroll_code_);
-  }
-  ImGui::EndDisabled();
-  const auto& enrollment = app_.enrollment();
-  if (enrollment.running) ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.sync.enrolling").c_str());
-  if (enrollment.done) {
-    ImGui::TextColored(enrollment.ok ? ui::ok_colour() : ui::error_colour(), "%s", enrollment.message.c_str());
-  }
+  enrollment_form();
 
   ui::section_title(app_.text("app.sync.quarantined", {{"count", std::to_string(status.quarantined.size())}}));
   if (status.quarantined.empty()) {
@@ -640,26 +646,13 @@ void AppUi::view_setup() {
   if (!place_message_.empty()) ImGui::TextWrapped("%s", place_message_.c_str());
 
   ui::section_title(app_.text("app.setup.server"));
-  ui::help_text(app_.text("app.sync.enroll_help"));
-  ui::row_label(app_.text("app.sync.server_url"));
-  ui::text_field("field:server_url", server_url_, "https://relais.exemple.fr");
-  ui::row_label(app_.text("app.sync.code"));
-  ui::text_field("field:enroll_code", enroll_code_, "K7QF-2M9D-XW4P", 220 * scale());
-  ImGui::SameLine();
-  ImGui::BeginDisabled(app_.enrollment().running);
-  if (ui::secondary_button(app_.text("app.sync.enroll_button"), "button:enroll")) app_.start_enrollment(server_url_, enroll_code_);
-  ImGui::EndDisabled();
-  const auto& enrollment = app_.enrollment();
-  if (enrollment.running) ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.sync.enrolling").c_str());
-  if (enrollment.done) {
-    ImGui::TextColored(enrollment.ok ? ui::ok_colour() : ui::error_colour(), "%s", enrollment.message.c_str());
-  }
+  enrollment_form();
   ImGui::Spacing();
   ImGui::Separator();
   const bool named = !app_.advisor_display_name().empty();
   if (!named) ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.setup.name_needed").c_str());
   ImGui::BeginDisabled(!named);
-  if (enrollment.ok) {
+  if (app_.enrollment().ok) {
     if (ui::primary_button(app_.text("app.setup.start"), "button:start")) view_ = "session";
   } else {
     if (ui::primary_button(app_.text("app.setup.offline"), "button:offline")) {

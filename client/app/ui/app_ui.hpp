@@ -46,6 +46,7 @@ class AppUi {
   void view_sync();
   void view_settings();
   void view_setup();
+  void enrollment_form();
   void save_bar(const std::string& label, const FormMessages& messages, bool& save);
   void place_fields(SessionForm& form, const FormMessages& messages);
   void workshop_counts(SessionForm& form, const FormMessages& messages);
