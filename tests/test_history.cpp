@@ -25,15 +25,7 @@ namespace {
 
 // [SECTION] Helpers -----------------------------------------------------------------------------
 
-std::string add_ok(LocalStore& store, RecordKind kind, const json& input) {
-  auto checked = relais::check_record(kind, input, relais::test::context());
-  INFO(input.dump(2) << "\n" << to_text(checked.problems));
-  REQUIRE(checked.ok());
-  const auto result = store.add(checked.record);
-  INFO(to_text(result.problems));
-  REQUIRE(result.ok());
-  return result.ids.front();
-}
+using relais::test::add_ok;
 
 std::string add_session(LocalStore& store, const std::string& date, const json& changes = json::object()) {
   auto input = relais::test::valid_individual_session_json();

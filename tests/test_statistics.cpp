@@ -14,15 +14,7 @@ namespace stats = relais::stats;
 
 namespace {
 
-std::string add_ok(LocalStore& store, RecordKind kind, const json& input) {
-  auto checked = relais::check_record(kind, input, relais::test::context());
-  INFO(input.dump(2) << "\n" << relais::test::to_text(checked.problems));
-  REQUIRE(checked.ok());
-  const auto result = store.add(checked.record);
-  INFO(relais::test::to_text(result.problems));
-  REQUIRE(result.ok());
-  return result.ids.front();
-}
+using relais::test::add_ok;
 
 json individual(const std::string& date, std::int64_t minutes, const json& changes) {
   auto input = relais::test::valid_individual_session_json();

@@ -85,6 +85,16 @@ void require_only(RecordKind kind, const nlohmann::json& record, const std::stri
   CHECK(problems[0].reason == reason);
 }
 
+std::string add_ok(LocalStore& store, RecordKind kind, const nlohmann::json& input) {
+  auto checked = check_record(kind, input, context());
+  INFO(input.dump(2) << "\n" << to_text(checked.problems));
+  REQUIRE(checked.ok());
+  const auto result = store.add(checked.record);
+  INFO(to_text(result.problems));
+  REQUIRE(result.ok());
+  return result.ids.front();
+}
+
 nlohmann::json valid_individual_session_json() {
   return {
       {"type", "individuel"},

@@ -49,6 +49,10 @@ void require_ok(RecordKind kind, const nlohmann::json& record);
 // The record has exactly one problem, on `field`, for `reason`.
 void require_only(RecordKind kind, const nlohmann::json& record, const std::string& field, const std::string& reason);
 
+// Checks `input` as `kind` (context()) and adds it; the test fails, showing the problems, unless
+// both pass. Returns the new id.
+std::string add_ok(LocalStore& store, RecordKind kind, const nlohmann::json& input);
+
 // Sample records that pass validation (each test changes what it needs).
 nlohmann::json valid_individual_session_json();
 nlohmann::json valid_workshop_json();
