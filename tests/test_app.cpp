@@ -2,9 +2,15 @@
 // Xvfb (typing into fields, clicking Save), checked against what landed in the store.
 #include <catch2/catch.hpp>
 
+#define STB_IMAGE_IMPLEMENTATION  // reading screenshots back (Debian's libstb-dev)
+
+#include <stb/stb_image.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "model/app_state.hpp"
@@ -677,6 +683,52 @@ TEST_CASE("UI: every screen renders to a PNG at netbook size", "[app][ui]") {
       REQUIRE(result.exit_code == 0);
       CHECK(std::filesystem::file_size(png) > 1000);
     }
+  }
+}
+
+TEST_CASE("UI: the software renderer draws what OpenGL draws", "[app][ui]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  add_known_activity(dir / "relais.db");
+  const auto shoot = [&](const std::string& renderer, const std::string& view) {
+    const auto png = dir / (view + "-" + renderer + ".png");
+    const auto result = test::run_process({"/usr/bin/xvfb-run", "-a", "-s", "-screen 0 1366x768x24", RELAIS_APP_PATH,
+                                           "--db", (dir / "relais.db").string(), "--screenshot", png.string(),
+                                           "--view", view, "--size", "1024x600", "--today", "2026-11-22",
+                                           "--renderer", renderer},
+                                          {}, {"ASAN_OPTIONS=detect_leaks=0"});
+    INFO(renderer << " " << view << ": " << result.err);
+    return result.exit_code == 0 ? png : std::filesystem::path{};
+  };
+  for (const std::string view : {"session", "statistics"}) {
+    const auto software = shoot("software", view);
+    REQUIRE_FALSE(software.empty());
+    const auto opengl = shoot("opengl", view);
+    if (opengl.empty()) {
+      WARN("no OpenGL here: the software renderer is not compared");
+      return;
+    }
+    int width = 0;
+    int height = 0;
+    int channels = 0;
+    const auto load = [&](const std::filesystem::path& path) {
+      return std::unique_ptr<unsigned char, void (*)(void*)>(stbi_load(path.string().c_str(), &width, &height, &channels, 3),
+                                                             stbi_image_free);
+    };
+    const auto a = load(software);
+    const auto b = load(opengl);
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(width == 1024);
+    REQUIRE(height == 600);
+    // llvmpipe rounds blends and texture filtering its own way: a level or two apart is the
+    // same picture; a shape, a glyph or a colour drawn differently is not.
+    long apart = 0;
+    for (long i = 0; i < 1024L * 600L * 3L; ++i) {
+      if (std::abs(a.get()[i] - b.get()[i]) > 2) ++apart;
+    }
+    INFO(view << ": " << apart << " channel values more than 2 apart");
+    CHECK(apart < 1024L * 600L * 3L / 1000L);
   }
 }
 

@@ -1,15 +1,17 @@
 // relais: the advisor's desktop app. See README.md and docs/app.md.
-//   relais [--db PATH] [--lang fr|en] [--size WxH]
+//   relais [--db PATH] [--lang fr|en] [--size WxH] [--renderer software|opengl]
 //   relais --db PATH --screenshot OUT.png [--view NAME] [--lang fr|en] [--size WxH]
 //   relais --db PATH --script FILE       (the scripted UI test)
 #include <imgui.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "model/app_state.hpp"
 #include "relais/assets.hpp"
@@ -33,13 +35,16 @@ struct Arguments {
   std::optional<Date> today;
   bool no_sync = false;
   bool timing = false;
+  std::optional<app::Renderer> renderer;
 };
 
 constexpr const char* kUsage =
-    "Usage: relais [--db PATH] [--lang fr|en] [--size WxH] [--no-sync]\n"
+    "Usage: relais [--db PATH] [--lang fr|en] [--size WxH] [--no-sync] [--renderer software|opengl]\n"
     "       relais --db PATH --screenshot OUT.png [--view NAME] [--lang fr|en] [--size WxH]\n"
     "       relais --db PATH --script FILE [--size WxH]\n"
-    "Views: session, workshop, equipment, history, sync, settings, statistics, exports, setup.\n";
+    "Views: session, workshop, equipment, history, sync, settings, statistics, exports, setup.\n"
+    "--renderer: software (the default: drawn on the CPU, no OpenGL) or opengl (OpenGL 3, else 2.1);\n"
+    "            also the RELAIS_RENDERER environment variable.\n";
 
 [[noreturn]] void usage_error(const std::string& message) {
   std::cerr << "relais: " << message << "\n" << kUsage;
@@ -85,12 +90,22 @@ Arguments parse(int argc, char** argv) {
       const auto text = value();
       out.today = parse_date(text);
       if (!out.today) usage_error("--today: YYYY-MM-DD, not " + text);
+    } else if (arg == "--renderer") {
+      const auto name = value();
+      out.renderer = app::parse_renderer(name);
+      if (!out.renderer) usage_error("--renderer: software or opengl, not " + name);
     } else if (arg == "--no-sync") {
       out.no_sync = true;
     } else if (arg == "--timing") {  // benchmarks: print start-up times to stderr
       out.timing = true;
     } else {
       usage_error("unknown option " + arg);
+    }
+  }
+  if (!out.renderer) {
+    if (const char* env = std::getenv("RELAIS_RENDERER"); env != nullptr && *env != '\0') {
+      out.renderer = app::parse_renderer(env);
+      if (!out.renderer) std::cerr << "relais: RELAIS_RENDERER: software or opengl, not " << env << "; using software\n";
     }
   }
   return out;
@@ -114,6 +129,7 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
   window.height = args.height;
   window.fixed_size = args.screenshot.has_value();
   window.fonts_directory = assets.directory / "fonts";
+  window.renderer = args.renderer.value_or(app::Renderer::software);
   app::Platform platform(window);
 
   app::AppState::Options options;
@@ -132,6 +148,7 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
   int frames_left = 3;  // ImGui lays out over a couple of frames after each change
   int frame_number = 0;
   int exit_code = 0;
+  std::vector<double> frame_ms;  // --timing: ImGui::Render, rasterising and presenting, per frame
   const auto screenshot_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!platform.should_close()) {
     const bool scripted = driver && driver->active();
@@ -182,10 +199,18 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
     } else {
       platform.end_frame();
     }
+    if (args.timing) frame_ms.push_back(std::chrono::duration<double, std::milli>(platform.last_frame_time()).count());
     if (frame_number == 1 && args.timing) {
       std::cerr << "relais: first frame after " << elapsed_ms(started) << " ms\n";
     }
     state.save_drafts_if_changed();
+  }
+  if (args.timing && !frame_ms.empty()) {
+    std::sort(frame_ms.begin(), frame_ms.end());
+    std::cerr << "relais: " << frame_ms.size() << " frames drawn ("
+              << (platform.renderer() == app::Renderer::software ? "software" : "opengl")
+              << "), render and present: median " << frame_ms[frame_ms.size() / 2] << " ms, 95th percentile "
+              << frame_ms[frame_ms.size() * 95 / 100] << " ms, slowest " << frame_ms.back() << " ms\n";
   }
   return exit_code;
 }

@@ -592,7 +592,7 @@ void AppUi::view_settings() {
 
   ui::section_title(app_.text("app.settings.about"));
   ImGui::TextColored(ui::muted_colour(), "Relais %s · %s", relais_version().c_str(), app_.store_path().string().c_str());
-  ImGui::TextColored(ui::muted_colour(), "%s", app_.text(platform_.opengl3() ? "app.settings.gl3" : "app.settings.gl2").c_str());
+  ImGui::TextColored(ui::muted_colour(), "%s", app_.text(platform_.renderer_text_key()).c_str());
 }
 
 void AppUi::view_setup() {
