@@ -2,13 +2,14 @@
 // store and with a large one.
 //
 //   relais_app_bench [--records N] [--launches N] [--saves N] [--dir PATH] [--only saves]
-//                    [--ui-checkpoints]
+//                    [--ui-checkpoints] [--renderer software|opengl]
 //
 // Measures, for each store:
 //   - first frame: launched with --timing, which prints "relais: first frame after X ms" (from
 //     main()); the wall time from fork() to that line is measured too (process start-up and
 //     dynamic loading count). Median of --launches launches (default 7).
-//   - resident memory (VmRSS) 1 s after the first frame, on the session screen.
+//   - resident memory (VmRSS) 1 s after the first frame, on the session screen, and the part of
+//     it that is OpenGL's libraries (none with the software renderer, the app's default).
 //   - idle CPU: utime + stime from /proc/PID/stat over 10 s, starting 1 s after the first frame,
 //     with nobody touching the window.
 //   - resident memory after browsing the history: the app runs a --script that opens the
@@ -16,6 +17,9 @@
 //     the top, then waits 300 frames; /proc/PID/status is sampled every 20 ms. "after" is the
 //     sample taken 500 ms before the app exits (inside that final wait: the app unloads its GL
 //     driver on the way out), "peak" is VmHWM at that moment.
+//   - frame cost: the app's --timing summary at exit (ImGui::Render, rasterising and presenting
+//     each frame: median, 95th percentile, slowest) while browsing the history, and over 200
+//     frames of the statistics screen.
 //   - save: in-process, AppState::save_session on the individual form (validation, store write
 //     with fsync, draft file), --saves times (default 200); median, 95th percentile and slowest,
 //     and the WAL checkpoints the app's store worker ran meanwhile. `--only saves` measures only
@@ -313,8 +317,9 @@ std::optional<double> status_mb(pid_t pid, const std::string& field) {
   return std::nullopt;
 }
 
-// Resident memory of the software GL driver's own files (Mesa's llvmpipe: libLLVM, dri/*.so),
-// from /proc/PID/smaps: what any OpenGL window costs here, whatever it draws.
+// Resident memory of OpenGL's libraries (libGL, libGLX, libGLdispatch, libglapi and Mesa's
+// llvmpipe: libLLVM, dri/*.so), from /proc/PID/smaps: what any OpenGL window costs here,
+// whatever it draws. Nothing with the software renderer, which makes no GL context.
 double gl_driver_mb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/smaps");
   std::string line;
@@ -322,7 +327,8 @@ double gl_driver_mb(pid_t pid) {
   double kb = 0;
   while (std::getline(in, line)) {
     if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < 16) {
-      driver = line.find("libLLVM") != std::string::npos || line.find("/dri/") != std::string::npos;
+      driver = line.find("libLLVM") != std::string::npos || line.find("/dri/") != std::string::npos ||
+               line.find("/libGL") != std::string::npos || line.find("/libglapi") != std::string::npos;
     } else if (driver && line.rfind("Rss:", 0) == 0) {
       kb += std::atof(line.c_str() + 4);
     }
@@ -357,6 +363,14 @@ struct Results {
   double rss_browsed_mb = 0;
   double hwm_browsed_mb = 0;
   double browse_seconds = 0;
+  // --timing's summary: render and present per frame, browsing the history / on Statistiques.
+  double frame_browse_median_ms = 0;
+  double frame_browse_p95_ms = 0;
+  double frame_browse_max_ms = 0;
+  double frame_stats_median_ms = 0;
+  double frame_stats_p95_ms = 0;
+  double frame_stats_max_ms = 0;
+  std::string renderer;  // as the app said
   double save_median_ms = 0;
   double save_p95_ms = 0;
   double save_max_ms = 0;
@@ -368,10 +382,32 @@ struct Setup {
   std::string display;
   pid_t xvfb_pid = -1;
   fs::path dir;
+  std::string renderer;  // empty: the app's default
 };
 
 std::vector<std::string> app_command(const Setup& setup, const fs::path& db) {
-  return {setup.app, "--db", db.string(), "--no-sync", "--timing", "--size", "1366x768"};
+  std::vector<std::string> command{setup.app, "--db", db.string(), "--no-sync", "--timing", "--size", "1366x768"};
+  if (!setup.renderer.empty()) {
+    command.push_back("--renderer");
+    command.push_back(setup.renderer);
+  }
+  return command;
+}
+
+// The app's last --timing line: "N frames drawn (R), render and present: median X ms, 95th
+// percentile Y ms, slowest Z ms".
+void read_frame_summary(Child& app, double& median_ms, double& p95_ms, double& max_ms, std::string& renderer) {
+  std::string line;
+  if (!app.wait_for_line("frames drawn", std::chrono::seconds(2), line)) return;
+  const auto number_after = [&](const std::string& key) {
+    const auto at = line.find(key);
+    return at == std::string::npos ? 0.0 : std::atof(line.c_str() + at + key.size());
+  };
+  median_ms = number_after("median ");
+  p95_ms = number_after("percentile ");
+  max_ms = number_after("slowest ");
+  const auto open = line.find('(');
+  renderer = line.substr(open + 1, line.find(')') - open - 1);
 }
 
 // Launches the app and waits for its first frame: {ms from main(), ms from fork()}.
@@ -468,6 +504,23 @@ void measure_browse(const Setup& setup, const fs::path& db, bool has_rows, Resul
   out.rss_browsed_mb = settled->rss_mb;
   out.hwm_browsed_mb = settled->hwm_mb;
   out.browse_seconds = ended_ms / 1000.0;
+  read_frame_summary(app, out.frame_browse_median_ms, out.frame_browse_p95_ms, out.frame_browse_max_ms, out.renderer);
+}
+
+// Frame cost on Statistiques: opened, then 200 frames redrawn (its figures computed meanwhile).
+void measure_statistics_frames(const Setup& setup, const fs::path& db, Results& out) {
+  const auto script = setup.dir / "statistics.txt";
+  std::ofstream(script) << "view statistics\nwait 200\n";
+  auto command = app_command(setup, db);
+  command.push_back("--script");
+  command.push_back(script.string());
+  Child app(command, {"DISPLAY=" + setup.display});
+  const auto start = Clock::now();
+  while (!app.poll_exit()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (ms_since(start) > 120000) throw std::runtime_error("the statistics script did not end");
+  }
+  read_frame_summary(app, out.frame_stats_median_ms, out.frame_stats_p95_ms, out.frame_stats_max_ms, out.renderer);
 }
 
 // In-process, as the Save button does: the individual form filled, then save_session.
@@ -518,6 +571,7 @@ int main(int argc, char** argv) {
   int saves = 200;
   fs::path dir = fs::temp_directory_path() / "relais-app-bench";
   bool only_saves = false;
+  std::string renderer;  // --renderer: passed to the app (its default otherwise)
   bool ui_checkpoints = false;
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--ui-checkpoints") ui_checkpoints = true;
@@ -530,6 +584,7 @@ int main(int argc, char** argv) {
     if (option == "--launches") launches = std::max(1, std::atoi(argv[i + 1]));
     if (option == "--saves") saves = std::max(1, std::atoi(argv[i + 1]));
     if (option == "--dir") dir = argv[i + 1];
+    if (option == "--renderer") renderer = argv[i + 1];
   }
   try {
     fs::create_directories(dir);
@@ -554,7 +609,7 @@ int main(int argc, char** argv) {
     }
 
     Xvfb xvfb;
-    Setup setup{RELAIS_BENCH_APP_PATH, xvfb.display(), xvfb.pid(), dir};
+    Setup setup{RELAIS_BENCH_APP_PATH, xvfb.display(), xvfb.pid(), dir, renderer};
     std::cerr << "Xvfb on " << setup.display << "\n";
 
     Results empty, full;
@@ -569,6 +624,7 @@ int main(int argc, char** argv) {
       std::cerr << "  idle " << result->idle_cpu_percent << " %\n";
       measure_browse(setup, db, result == &full, *result);
       std::cerr << "  browsed in " << result->browse_seconds << " s\n";
+      measure_statistics_frames(setup, db, *result);
       measure_saves(assets, working_copy(source, dir / "work.db"), saves, ui_checkpoints, *result);
     }
     for (const char* suffix : {"", "-wal", "-shm", ".drafts.json"}) fs::remove(dir.string() + "/work.db" + suffix);
@@ -588,12 +644,20 @@ int main(int argc, char** argv) {
     row("first frame, slowest launch", ms(empty.first_frame_wall_max_ms), ms(full.first_frame_wall_max_ms), "", "");
     row("first frame, from main() (median)", ms(empty.first_frame_app_ms), ms(full.first_frame_app_ms), "", "");
     row("resident memory 1 s after start (VmRSS)", mb(empty.rss_start_mb), mb(full.rss_start_mb), "", "");
-    row("  of which the GL driver's files (libLLVM, swrast_dri)", mb(empty.gl_driver_start_mb),
+    row("  of which OpenGL's libraries (libGL*, libglapi, libLLVM, dri)", mb(empty.gl_driver_start_mb),
         mb(full.gl_driver_start_mb), "", "");
     row("resident memory after browsing the history (VmRSS)", mb(empty.rss_browsed_mb), mb(full.rss_browsed_mb),
         "under 60 MB", met(full.rss_browsed_mb < 60 && full.hwm_browsed_mb < 60));
     row("peak resident memory while browsing (VmHWM)", mb(empty.hwm_browsed_mb), mb(full.hwm_browsed_mb), "under 60 MB",
         "");
+    row("render and present a frame, browsing the history (" + full.renderer + "): median",
+        fixed(empty.frame_browse_median_ms, 2) + " ms", fixed(full.frame_browse_median_ms, 2) + " ms", "", "");
+    row("  95th percentile / slowest", fixed(empty.frame_browse_p95_ms, 2) + " / " + fixed(empty.frame_browse_max_ms, 2) + " ms",
+        fixed(full.frame_browse_p95_ms, 2) + " / " + fixed(full.frame_browse_max_ms, 2) + " ms", "", "");
+    row("render and present a frame, Statistiques: median", fixed(empty.frame_stats_median_ms, 2) + " ms",
+        fixed(full.frame_stats_median_ms, 2) + " ms", "", "");
+    row("  95th percentile / slowest", fixed(empty.frame_stats_p95_ms, 2) + " / " + fixed(empty.frame_stats_max_ms, 2) + " ms",
+        fixed(full.frame_stats_p95_ms, 2) + " / " + fixed(full.frame_stats_max_ms, 2) + " ms", "", "");
     row("CPU while idle for 10 s, % of one core", pc(empty.idle_cpu_percent), pc(full.idle_cpu_percent), "under 1 %",
         met(empty.idle_cpu_percent < 1 && full.idle_cpu_percent < 1));
     row("Xvfb's CPU over the same 10 s", pc(empty.xvfb_idle_cpu_percent), pc(full.xvfb_idle_cpu_percent), "", "");
