@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git
   libsqlite3-dev sqlite3
   libcurl4-openssl-dev nlohmann-json3-dev
-  libimgui-dev libglfw3-dev libstb-dev
+  libimgui-dev libglfw3-dev libstb-dev libx11-dev libxext-dev  # the app: Xlib and MIT-SHM for its software renderer
   catch2 libcpp-httplib-dev libxlsxwriter-dev python3-openpyxl
   libssl-dev zlib1g-dev
   fonts-dejavu-core xvfb xauth libgl1-mesa-dri
