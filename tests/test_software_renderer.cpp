@@ -290,6 +290,19 @@ TEST_CASE("software renderer: triangles sharing an edge draw each pixel once (fi
   }
 }
 
+TEST_CASE("software renderer: vertices far off-screen are clipped, not overflowed", "[render]") {
+  SoftwareRenderer renderer;
+  Scene scene(8, 8);
+  const ImU32 blue = IM_COL32(0, 0, 255, 255);
+  const auto a = scene.vertex(-1e30f, -1e30f, blue);
+  const auto b = scene.vertex(1e30f, -1e30f, blue);
+  const auto c = scene.vertex(0, 1e30f, blue);
+  scene.triangle(a, b, c);
+  scene.command();
+  scene.render(renderer);
+  CHECK(scene.at(4, 4) == pack_rgb(0, 0, 255));
+}
+
 TEST_CASE("software renderer: per-vertex colours are interpolated across a triangle", "[render]") {
   SoftwareRenderer renderer;
   Scene scene(32, 32);

@@ -111,7 +111,9 @@ bool Platform::create_software_window() {
   glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
   window_ = glfwCreateWindow(options_.width, options_.height, options_.title.c_str(), nullptr, nullptr);
   if (window_ == nullptr) {
-    throw std::runtime_error("cannot open a window: " + last_glfw_error);
+    const auto reason = last_glfw_error;
+    glfwTerminate();
+    throw std::runtime_error("cannot open a window: " + reason);
   }
   try {
     presenter_ = std::make_unique<X11Presenter>(window_);

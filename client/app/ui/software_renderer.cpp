@@ -20,7 +20,13 @@ constexpr int kSubpixelBits = 8;
 constexpr std::int64_t kOne = std::int64_t{1} << kSubpixelBits;
 constexpr std::int64_t kHalf = kOne / 2;
 
-std::int64_t snap(float value) { return std::llround(static_cast<double>(value) * static_cast<double>(kOne)); }
+// Clamped to a million pixels either way (ImGui can place far off-screen vertices), which keeps
+// every product of the edge functions well inside 64 bits.
+std::int64_t snap(float value) {
+  constexpr double kLimit = 1 << 20;
+  const double v = std::isnan(value) ? 0.0 : std::clamp(static_cast<double>(value), -kLimit, kLimit);
+  return std::llround(v * static_cast<double>(kOne));
+}
 
 // Divisions rounding towards minus and plus infinity (b > 0).
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
