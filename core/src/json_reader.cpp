@@ -1,5 +1,6 @@
 #include "relais/json_reader.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -18,10 +19,11 @@ bool ObjectReader::has(std::string_view key) const {
 }
 
 const nlohmann::json* ObjectReader::get(std::string_view key) {
-  seen_.emplace(key);
   if (!object_.is_object()) return nullptr;
   const auto it = object_.find(key);
-  if (it == object_.end() || it->is_null()) return nullptr;
+  if (it == object_.end()) return nullptr;
+  read_.push_back(&it.key());
+  if (it->is_null()) return nullptr;
   return &*it;
 }
 
@@ -151,12 +153,17 @@ const nlohmann::json* ObjectReader::object(std::string_view key) {
   return value;
 }
 
-void ObjectReader::ignore(std::string_view key) { seen_.emplace(key); }
+void ObjectReader::ignore(std::string_view key) {
+  if (!object_.is_object()) return;
+  if (const auto it = object_.find(key); it != object_.end()) read_.push_back(&it.key());
+}
 
 void ObjectReader::finish() {
   if (!object_.is_object()) return;
-  for (const auto& item : object_.items()) {
-    if (seen_.find(item.key()) == seen_.end()) problems_.push_back({item.key(), "unknown_field", {}});
+  for (auto it = object_.begin(); it != object_.end(); ++it) {
+    if (std::find(read_.begin(), read_.end(), &it.key()) == read_.end()) {
+      problems_.push_back({it.key(), "unknown_field", {}});
+    }
   }
 }
 
