@@ -45,7 +45,7 @@ struct FakeServer {
       const auto it = records.find(change.id);
       std::optional<relais::RecordState> stored;
       if (it != records.end()) stored = it->second.state;
-      const auto outcome = relais::merge(stored, change.change);
+      const auto outcome = relais::merge(stored, change.incoming());
       json conflicts = json::array();
       for (const auto& conflict : outcome.conflicts) {
         conflicts.push_back({{"field", conflict.field},
@@ -94,13 +94,13 @@ TEST_CASE("a new record is in the outbox with all its fields until the server ac
   REQUIRE(outbox.changes.size() == 1);
   const auto& change = outbox.changes.front();
   CHECK(change.id == id);
-  CHECK(change.change.fields["duree"] == 45);
-  CHECK(change.change.fields.contains("beneficiaire"));
-  CHECK(change.change.bases.empty());
-  CHECK(relais::missing_versions(change.change).empty());
+  CHECK(change.incoming().fields["duree"] == 45);
+  CHECK(change.incoming().fields.contains("beneficiaire"));
+  CHECK(change.bases.empty());
+  CHECK(relais::missing_versions(change.incoming()).empty());
   // A new record goes out with the one version of its creation, not one per field.
-  CHECK(change.change.versions.size() == 1);
-  CHECK(change.change.versions.count("*") == 1);
+  CHECK(change.versions.size() == 1);
+  CHECK(change.versions.count("*") == 1);
 
   store->acknowledge_push(outbox, all_applied(outbox));
   CHECK(store->pending_count() == 0);
@@ -113,12 +113,12 @@ TEST_CASE("after an acknowledged push only changed fields go out, with the versi
   const auto id = add_session(*store);
   const auto first = store->outbox(100);
   store->acknowledge_push(first, all_applied(first));
-  const auto created_version = *relais::version_of(first.changes.front().change.versions, "duree");
+  const auto created_version = *relais::version_of(first.changes.front().versions, "duree");
 
   REQUIRE(store->update(id, json{{"duree", 90}, {"notes", nullptr}}).ok());
   const auto second = store->outbox(100);
   REQUIRE(second.changes.size() == 1);
-  const auto& change = second.changes.front().change;
+  const auto change = second.changes.front().incoming();
   CHECK(change.fields == json{{"duree", 90}, {"notes", nullptr}});
   CHECK(change.bases.at("duree") == created_version);
   CHECK(change.versions.at("duree") > created_version);
@@ -134,7 +134,7 @@ TEST_CASE("a record edited while its push is in flight is pushed again", "[sync]
 
   const auto next = store->outbox(100);
   REQUIRE(next.changes.size() == 1);
-  CHECK(next.changes.front().change.fields == json{{"duree", 60}});
+  CHECK(next.changes.front().incoming().fields == json{{"duree", 60}});
 }
 
 TEST_CASE("the batch read while a push is in flight holds none of its records and stops before them", "[sync]") {
@@ -162,8 +162,8 @@ TEST_CASE("the batch read while a push is in flight holds none of its records an
   const auto rest = store->outbox(100);
   REQUIRE(rest.changes.size() == 2);
   CHECK(rest.changes[0].id == first);
-  CHECK(rest.changes[0].change.fields == json{{"duree", 60}});
-  CHECK(rest.changes[0].change.bases.at("duree") == *relais::version_of(in_flight.changes.front().change.versions, "duree"));
+  CHECK(rest.changes[0].incoming().fields == json{{"duree", 60}});
+  CHECK(rest.changes[0].bases.at("duree") == *relais::version_of(in_flight.changes.front().versions, "duree"));
   CHECK(rest.changes[1].id == third);
 }
 

@@ -949,6 +949,10 @@ void LocalStore::log_conflict(RecordKind kind, const std::string& id, const std:
   insert.run();
 }
 
+IncomingChange OutgoingChange::incoming() const {
+  return IncomingChange{json::parse(fields), versions, bases};
+}
+
 Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) const {
   Outbox out;
   const std::int64_t pushed = in_flight ? in_flight->up_to_seq : std::stoll(meta(kPushedSeqKey).value_or("0"));
@@ -979,38 +983,58 @@ Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) cons
     }
   }
   for (const auto& [kind, id] : records) {
-    auto row = load_row(id, kind);
-    if (!row) continue;
-    const auto versions = versions_or_empty(row->field_versions);
-    const auto synced = synced_versions(id);
-    std::set<std::string> fields;
-    for (const auto& item : row->body.items()) fields.insert(item.key());
-    for (const auto& [field, version] : versions) {
-      if (field != kCreationKey) fields.insert(field);
-    }
+    // The row and what the server acknowledged of it, in one read.
+    const auto lease = db_.cached(std::string("SELECT r.body, r.deleted_at, r.field_versions, s.synced_versions FROM ") +
+                                  spec_of(kind).table + " r LEFT JOIN sync_records s ON s.record_id = r.id WHERE r.id = ?");
+    auto& statement = *lease;
+    statement.bind(1, id);
+    if (!statement.step()) continue;
+    const auto versions = versions_or_empty(parse_stored_json(statement.column_text(2)));
+    const auto synced_text = statement.column_optional_text(3);
+    const auto synced = synced_text ? versions_or_empty(parse_stored_json(*synced_text)) : FieldVersions{};
+    const bool deleted = !statement.is_null(1);
+    OutgoingChange change{kind, id, {}, {}, {}};
+
+    // The common case, a new record pushed for the first time: every field goes out under the
+    // creation's version, and the stored body is the fields object. It is sent as it is.
     const auto creation = versions.find(kCreationKey);
-    OutgoingChange change{kind, id, {}};
-    for (const auto& field : fields) {
+    if (synced.empty() && versions.size() == 1 && creation != versions.end() && !deleted) {
+      change.fields = statement.column_text(0);
+      change.versions.emplace(kCreationKey, creation->second);
+      out.changes.push_back(std::move(change));
+      continue;
+    }
+
+    auto body = parse_stored_json(statement.column_text(0));
+    std::set<std::string> names;
+    for (const auto& item : body.items()) names.insert(item.key());
+    for (const auto& [field, version] : versions) {
+      if (field != kCreationKey) names.insert(field);
+    }
+    json fields = json::object();
+    for (const auto& field : names) {
       const auto version = version_of(versions, field);
       const auto acknowledged = version_of(synced, field);
       if (!version || version == acknowledged) continue;
       if (field == kDeletedField) {
-        change.change.fields[field] = row->deleted_at.has_value();
+        fields[field] = deleted;
       } else {
-        const auto it = row->body.find(field);
-        change.change.fields[field] = it == row->body.end() ? json(nullptr) : std::move(*it);
+        const auto it = body.find(field);
+        fields[field] = it == body.end() ? json(nullptr) : std::move(*it);
       }
       // A field still at the creation's version is sent under "*", as it is stored: a new
       // record goes out with one version instead of one per field. (Not when the server
       // acknowledged a version of that field of its own, which "*" would not replace.)
       if (creation != versions.end() && versions.count(field) == 0 && synced.count(field) == 0) {
-        change.change.versions[kCreationKey] = creation->second;
+        change.versions[kCreationKey] = creation->second;
       } else {
-        change.change.versions[field] = *version;
+        change.versions[field] = *version;
       }
-      if (acknowledged) change.change.bases[field] = *acknowledged;
+      if (acknowledged) change.bases[field] = *acknowledged;
     }
-    if (!change.change.fields.empty()) out.changes.push_back(std::move(change));
+    if (fields.empty()) continue;
+    change.fields = fields.dump();
+    out.changes.push_back(std::move(change));
   }
   std::stable_sort(out.changes.begin(), out.changes.end(), [](const auto& a, const auto& b) {
     return dependency_rank(a.kind) < dependency_rank(b.kind);
@@ -1048,7 +1072,7 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
         " ON CONFLICT (record_id) DO UPDATE SET synced_versions = json_patch(synced_versions, ?3),"
         " rejected_reason = NULL, rejected_at = NULL");
     auto& statement = *lease;
-    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(change.change.versions).dump());
+    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(change.versions).dump());
     statement.run();
     for (const auto& conflict : result.conflicts) {
       log_conflict(change.kind, change.id, conflict.value("field", std::string{}), conflict.value("kept_value", json()),

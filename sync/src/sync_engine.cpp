@@ -115,22 +115,40 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
 namespace {
 
 // The body of a push. The values move into it: acknowledge_push needs only the ids and versions.
-std::string push_body(const std::string& device_id, Outbox& outbox) {
-  json changes = json::array();
-  for (auto& change : outbox.changes) {
-    json item = {{"kind", std::string(to_string(change.kind))},
-                 {"id", change.id},
-                 {"fields", std::move(change.change.fields)},
-                 {"versions", to_json(change.change.versions)}};
-    if (!change.change.bases.empty()) item["bases"] = to_json(change.change.bases);
-    changes.push_back(std::move(item));
+// The push request, written as text around each change's fields, which are JSON already.
+std::string push_body(const std::string& device_id, const Outbox& outbox) {
+  std::string body = "{\"device_id\":" + json(device_id).dump() + ",\"changes\":[";
+  for (const auto& change : outbox.changes) {
+    if (body.back() != '[') body += ',';
+    body += "{\"kind\":\"";
+    body += to_string(change.kind);
+    body += "\",\"id\":";
+    body += json(change.id).dump();
+    body += ",\"fields\":";
+    body += change.fields;
+    body += ",\"versions\":";
+    body += to_json(change.versions).dump();
+    if (!change.bases.empty()) {
+      body += ",\"bases\":";
+      body += to_json(change.bases).dump();
+    }
+    body += '}';
   }
-  return json{{"device_id", device_id}, {"changes", std::move(changes)}}.dump();
+  body += "]}";
+  return body;
 }
 
 }  // namespace
 
 bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
+  // Requests go out on another thread. While one is at the server, this thread reads and encodes
+  // the next batch; once its answer is in, the next request leaves before the answer is written
+  // down: the client's work overlaps the server's instead of waiting for it.
+  const auto send = [this](std::string body) {
+    return std::async(std::launch::async, [this, body = std::move(body), headers = headers()] {
+      return http_->post_json("/api/v1/push", body, headers, true);
+    });
+  };
   for (;;) {
     auto batch = store_.outbox(kPushBatch);
     if (batch.changes.empty()) {
@@ -138,13 +156,8 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
       store_.acknowledge_push(batch, {});
       return true;
     }
-    auto body = push_body(store_.device_id(), batch);
-    while (!batch.changes.empty()) {
-      // The request goes out on another thread while this one reads and encodes the next batch:
-      // the client's work overlaps the server's instead of waiting for it.
-      auto sending = std::async(std::launch::async, [this, &body, headers = headers()] {
-        return http_->post_json("/api/v1/push", body, headers, true);
-      });
+    auto sending = send(push_body(store_.device_id(), batch));
+    for (;;) {
       Outbox next;
       std::string next_body;
       try {
@@ -176,12 +189,16 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
         }
         results.push_back(std::move(one));
       }
+      // `next` holds no record of `batch` (outbox() stopped before any): it can be at the server
+      // while `batch` is acknowledged here. A failed acknowledgement waits for it (the future's
+      // destructor does) and leaves the checkpoint where it was: both go out again next time.
+      if (!next.changes.empty()) sending = send(std::move(next_body));
       store_.acknowledge_push(batch, results);
       if (progress) progress({"push", report.pushed + report.rejected});
       // An empty `next` may have stopped before a record of this batch edited meanwhile: the
       // outer loop reads the outbox again from the new checkpoint.
+      if (next.changes.empty()) break;
       batch = std::move(next);
-      body = std::move(next_body);
     }
   }
 }

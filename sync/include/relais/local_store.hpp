@@ -57,7 +57,14 @@ struct ListQuery {
 struct OutgoingChange {
   RecordKind kind = RecordKind::session;
   std::string id;
-  IncomingChange change;
+  // The changed fields as the text of a JSON object, as it goes on the wire. A record never
+  // pushed and not edited since its creation goes out with its stored body as it is: the push
+  // neither parses nor writes it again.
+  std::string fields;
+  FieldVersions versions;  // one per field, or "*" for the fields still at the creation's version
+  FieldVersions bases;     // the acknowledged version each field replaces
+  // The same change with its fields parsed (what merge() takes).
+  IncomingChange incoming() const;
 };
 
 struct Outbox {
