@@ -369,7 +369,7 @@ TEST_CASE("The health check answers and an enrollment code works once", "[server
 
   const auto health = api.get("/healthz", {}, {});
   CHECK(health.status == 200);
-  CHECK(health.body == json{{"status", "ok"}, {"schema", 3}});
+  CHECK(health.body == json{{"status", "ok"}, {"schema", 4}});
 
   const auto device_id = relais::make_uuid_v7();
   const json request = {{"code", code}, {"device_id", device_id}, {"device_name", "Portable de Samia"}};
@@ -631,6 +631,13 @@ TEST_CASE("Pushed records reach the other devices through pull and a resent push
   CHECK(changed.records.at(first)["versions"]["date"] == version(1000, device.device_id));
   CHECK(changed.records.at(second)["deleted"] == true);
   CHECK(changed.records.at(second)["fields"]["duree"] == 60);
+
+  // The creations sent again after those changes (an answer lost long ago): the answers they
+  // got then, nothing changes, and no conflict is logged.
+  CHECK(push_ok(api, device, changes) == results);
+  CHECK(pull_all(api, reader, changed.cursor).records.empty());
+  CHECK(count_rows(world.db, "SELECT count(*) FROM conflicts") == 0);
+  CHECK(count_rows(world.db, "SELECT count(*) FROM push_results WHERE record_id = '" + first + "'") == 1);
 
   SECTION("a new record may carry one version, \"*\", for all its fields, as it is stored") {
     const auto id = relais::make_uuid_v7();

@@ -282,7 +282,8 @@ void HttpServer::Impl::routes() {
                                    json::array({problem_json("device_id", "mismatch",
                                                              "the token belongs to device " + caller.device_id)}));
                   }
-                  send_json(res, 200, {{"results", store.push(caller, request.changes)}});
+                  res.status = 200;
+                  res.set_content("{\"results\":" + store.push(caller, request.changes) + "}", "application/json");
                 });
               });
 

@@ -104,6 +104,11 @@ const std::vector<std::string>& migrations() {
                 "CREATE INDEX records_event_device ON records (json_extract(fields, '$.device_id'))"
                 "  WHERE kind = 'event';") +
         stats::kStatisticsSchemaSql,
+
+    // 4: the key of the change that created the record. A resend of that change is recognised
+    // by it, and answered as it was (applied: a new record has no conflict), so a new record
+    // costs no push_results row.
+    "ALTER TABLE records ADD COLUMN creation_key TEXT;",
   };
   return kMigrations;
 }
@@ -190,6 +195,7 @@ struct ServerStore::StoredRecord {
   std::optional<std::string> owner;
   std::optional<std::string> structure_id;
   RecordState state;
+  std::optional<std::string> creation_key;
 };
 
 ServerStore::~ServerStore() = default;
@@ -511,7 +517,8 @@ std::optional<Caller> ServerStore::authenticate(const std::string& token) {
 
 std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::string& id) {
   auto statement =
-      db_.cached("SELECT kind, owner_user_id, structure_id, fields, versions, deleted FROM records WHERE id = ?1");
+      db_.cached("SELECT kind, owner_user_id, structure_id, fields, versions, deleted, creation_key FROM records"
+                 " WHERE id = ?1");
   (*statement).bind(1, id);
   if (!(*statement).step()) return std::nullopt;
   StoredRecord record;
@@ -523,53 +530,72 @@ std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::str
   if (!versions) throw std::runtime_error("record " + id + " has unreadable versions");
   record.state.versions = std::move(*versions);
   record.state.deleted = (*statement).column_int64(5) != 0;
+  record.creation_key = (*statement).column_optional_text(6);
   return record;
 }
 
-json ServerStore::push(const Caller& caller, const std::vector<PushChange>& changes) {
+std::string ServerStore::push(const Caller& caller, const std::vector<PushChange>& changes) {
   std::lock_guard lock(mutex_);
   PushBatch batch{options_.today(), options_.now_ms(), 0, 0, current_vocabulary()};
-  json results = json::array();
+  std::string results = "[";
   sqlite::Transaction transaction(db_);
   // Pushes are serialized by the mutex and the write lock: the sequence numbers of this one can
   // be counted from the greatest at its start.
   batch.next_seq = next_change_seq();
-  for (const auto& change : changes) results.push_back(push_one(caller, change, batch));
+  for (const auto& change : changes) {
+    if (results.size() > 1) results += ',';
+    results += push_one(caller, change, batch);
+  }
+  results += ']';
   if (batch.max_clock > 0) observe_clock(batch.max_clock, batch.now);
   transaction.commit();
   return results;
 }
 
-json ServerStore::push_one(const Caller& caller, const PushChange& change, PushBatch& batch) {
+namespace {
+
+// Results echo pushed values: valid UTF-8 whatever was sent.
+std::string result_text(const json& result) { return result.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json applied_result(const PushChange& change) {
+  return {{"id", change.id}, {"status", "applied"}, {"version", to_json(change_version(change.change))}};
+}
+
+}  // namespace
+
+std::string ServerStore::push_one(const Caller& caller, const PushChange& change, PushBatch& batch) {
   const auto& today = batch.today;
   const auto now = batch.now;
   const std::string kind(to_string(change.kind));
   const auto stored = load_record(change.id);
   if (stored && stored->kind != kind) {
-    return rejected(change.id, problems_json({{"kind", "wrong_kind", {{"value", kind}, {"expected", stored->kind}}}}));
+    return result_text(
+        rejected(change.id, problems_json({{"kind", "wrong_kind", {{"value", kind}, {"expected", stored->kind}}}})));
   }
 
   // Scope of writes: reference data is the administrators'; any other record is its owner's
   // (and the administrators').
   const bool admin = caller.user.role == Role::admin;
   if (is_reference(change.kind) && !admin) {
-    return rejected(change.id, json::array({problem_json(
-                                   "", "forbidden",
-                                   "seuls les administrateurs peuvent modifier les lieux, les structures et les "
-                                   "conseillers")}));
+    return result_text(rejected(change.id, json::array({problem_json(
+                                               "", "forbidden",
+                                               "seuls les administrateurs peuvent modifier les lieux, les structures et "
+                                               "les conseillers")})));
   }
   if (stored && !admin && stored->owner != caller.user.id) {
-    return rejected(change.id,
-                    json::array({problem_json("", "forbidden",
-                                              "cet enregistrement appartient à un autre conseiller : seul son auteur "
-                                              "peut le modifier")}));
+    return result_text(rejected(
+        change.id, json::array({problem_json("", "forbidden",
+                                             "cet enregistrement appartient à un autre conseiller : seul son auteur "
+                                             "peut le modifier")})));
   }
 
-  // A change already answered gets the same answer.
-  {
+  // A change already answered gets the same answer. (Records are never removed: a record not
+  // here yet has had no change answered.)
+  if (stored) {
     auto statement = db_.cached("SELECT result FROM push_results WHERE record_id = ?1 AND change_key = ?2");
     (*statement).bind(1, change.id).bind(2, change.key);
-    if ((*statement).step()) return json::parse((*statement).column_text(0));
+    if ((*statement).step()) return (*statement).column_text(0);
+    if (stored->creation_key == change.key) return result_text(applied_result(change));
   }
 
   std::optional<RecordState> stored_state;
@@ -584,7 +610,7 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, PushB
     outcome.merged.fields["id"] = change.id;
     const auto checked = check_record(change.kind, outcome.merged.fields, ValidationContext{batch.vocabulary, today});
     outcome.merged.fields.erase("id");
-    if (!checked.ok()) return rejected(change.id, problems_json(checked.problems));
+    if (!checked.ok()) return result_text(rejected(change.id, problems_json(checked.problems)));
   }
 
   if (outcome.changed) {
@@ -607,7 +633,8 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, PushB
     if (change.kind == RecordKind::place) structure_id.reset();
 
     (*db_.cached("INSERT INTO records (id, kind, owner_user_id, structure_id, fields, versions, deleted, change_seq,"
-                 " created_at, updated_at, sole_device) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)"
+                 " created_at, updated_at, sole_device, creation_key)"
+                 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10, ?11)"
                  " ON CONFLICT (id) DO UPDATE SET structure_id = excluded.structure_id, fields = excluded.fields,"
                  " versions = excluded.versions, deleted = excluded.deleted, change_seq = excluded.change_seq,"
                  " updated_at = excluded.updated_at, sole_device = excluded.sole_device"))
@@ -621,11 +648,15 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, PushB
         .bind(8, batch.next_seq++)
         .bind(9, now)
         .bind(10, sole_device(outcome.merged.versions))
+        .bind(11, stored ? std::optional<std::string>() : std::optional<std::string>(change.key))
         .run();
   }
 
   const auto version = change_version(change.change);
-  json result = {{"id", change.id}, {"status", "applied"}, {"version", to_json(version)}};
+  if (plausible_clock(version.clock, now)) batch.max_clock = std::max(batch.max_clock, version.clock);
+  // A new record: its creation_key answers a resend (above).
+  if (!stored && outcome.changed) return result_text(applied_result(change));
+  json result = applied_result(change);
   if (!outcome.conflicts.empty()) {
     result["status"] = "conflict";
     json conflicts = json::array();
@@ -653,14 +684,14 @@ json ServerStore::push_one(const Caller& caller, const PushChange& change, PushB
     }
     result["conflicts"] = std::move(conflicts);
   }
+  auto text = result_text(result);
   (*db_.cached("INSERT OR IGNORE INTO push_results (record_id, change_key, result, created_at) VALUES (?1, ?2, ?3, ?4)"))
       .bind(1, change.id)
       .bind(2, change.key)
-      .bind(3, result.dump())
+      .bind(3, text)
       .bind(4, now)
       .run();
-  if (plausible_clock(version.clock, now)) batch.max_clock = std::max(batch.max_clock, version.clock);
-  return result;
+  return text;
 }
 
 // [SECTION] Pull ---------------------------------------------------------------------------------

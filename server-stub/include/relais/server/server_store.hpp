@@ -113,8 +113,10 @@ class ServerStore {
   std::optional<EnrollResult> enroll(const EnrollRequest& request);
   // Nullopt when the token is unknown or its device revoked.
   std::optional<Caller> authenticate(const std::string& token);
-  // One result per change, in order; one transaction, committed before returning.
-  nlohmann::json push(const Caller& caller, const std::vector<PushChange>& changes);
+  // One result per change, in order, as the text of a JSON array (each result is written once:
+  // kept for a resend and put in the answer as it is); one transaction, committed before
+  // returning.
+  std::string push(const Caller& caller, const std::vector<PushChange>& changes);
   // Throws ApiError 410 resync_required for a cursor of another store or from the future.
   PullResult pull(const Caller& caller, const std::optional<Cursor>& cursor, std::int64_t limit);
 
@@ -145,7 +147,7 @@ class ServerStore {
     std::int64_t max_clock = 0;  // the greatest version clock applied, for the server's clock
     const Vocabulary& vocabulary;  // with the published update
   };
-  nlohmann::json push_one(const Caller& caller, const PushChange& change, PushBatch& batch);
+  std::string push_one(const Caller& caller, const PushChange& change, PushBatch& batch);
   std::int64_t next_change_seq();
   FieldVersion next_server_version(std::int64_t now);
   void observe_clock(std::int64_t clock, std::int64_t now);
