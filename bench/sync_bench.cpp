@@ -93,7 +93,11 @@ Server start_server(const std::filesystem::path& db, const std::filesystem::path
     usleep(20000);
     std::ifstream in(log);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (const auto at = text.find(marker); at != std::string::npos) server.port = std::stoi(text.substr(at + marker.size()));
+    // The line is written in pieces (stderr is unbuffered): read the port once it is whole.
+    const auto at = text.find(marker);
+    if (at != std::string::npos && text.find('\n', at) != std::string::npos) {
+      server.port = std::stoi(text.substr(at + marker.size()));
+    }
   }
   if (server.port == 0) throw std::runtime_error("relais-server did not start");
   return server;
