@@ -1,0 +1,67 @@
+#pragma once
+// A strict JSON parser that builds nlohmann::json values, about twice as fast as nlohmann's own
+// (which reads a character at a time through an input adapter and keeps a copy of each token).
+// The sync server parses every pushed record with it, and keeps the text of a record's fields
+// as it came (JsonParser's cursor gives the offsets) instead of writing it again.
+//
+// Strict: RFC 8259 only (no comments, no trailing commas), valid UTF-8 in strings, no duplicate
+// keys in an object (which value would count is not agreed between parsers), numbers that fit
+// a double. Non-negative integers become number_unsigned and negative ones number_integer, as
+// nlohmann does, so values compare equal to nlohmann's.
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace relais {
+
+class JsonSyntaxError : public std::runtime_error {
+ public:
+  JsonSyntaxError(std::size_t byte, const std::string& reason);
+  std::size_t byte() const { return byte_; }  // offset of the offending character
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::size_t byte_;
+  std::string reason_;
+};
+
+// The whole text as one value; only whitespace may follow it. Throws JsonSyntaxError.
+nlohmann::json parse_json(std::string_view text, int max_depth = 64);
+
+// A cursor over a JSON text, for callers that walk the outer levels themselves (to note where a
+// value starts and ends) and parse the inner values with value(). Every method skips the
+// whitespace before what it reads and throws JsonSyntaxError on anything else.
+class JsonParser {
+ public:
+  // `max_depth` limits the nesting of the values that value() reads.
+  explicit JsonParser(std::string_view text, int max_depth = 64) : text_(text), max_depth_(max_depth) {}
+
+  nlohmann::json value();
+  std::string string();           // a string value
+  void expect(char token);        // one of { } [ ] : ,
+  bool consume(char token);       // true (and consumed) when `token` comes next
+  bool next_is(char token);       // true when `token` comes next (not consumed)
+  void end();                     // only whitespace is left
+  // The offset of the next character that is not whitespace (where a value starts).
+  std::size_t offset();
+  // The offset right after what was read last (where a value ends).
+  std::size_t position() const { return at_; }
+  std::string_view text() const { return text_; }
+
+ private:
+  nlohmann::json parse_value(int depth);
+  nlohmann::json parse_number();
+  void parse_string_into(std::string& out);
+  void skip_whitespace();
+  void expect_literal(std::string_view literal);
+  [[noreturn]] void fail(const std::string& reason) const;
+
+  std::string_view text_;
+  std::size_t at_ = 0;
+  int max_depth_;
+};
+
+}  // namespace relais
