@@ -860,6 +860,17 @@ TEST_CASE("Malformed or oversized or foreign requests are refused whole and the 
     CHECK(reply.body["error"]["message"].get<std::string>().find("byte") != std::string::npos);
   }
   {
+    // A key twice in a record's fields: parsers disagree on which value counts, so it is refused.
+    auto text = push_body(device, {valid()}).dump();
+    const auto duree = text.find("\"duree\":");
+    REQUIRE(duree != std::string::npos);
+    text.insert(duree, "\"duree\":90,");
+    const auto reply = api.post("/api/v1/push", text, token);
+    CHECK(reply.status == 400);
+    CHECK(reply.error_code() == "invalid_json");
+    CHECK(reply.body["error"]["message"].get<std::string>().find("duplicate key") != std::string::npos);
+  }
+  {
     const auto reply = api.post("/api/v1/push", std::string(100000, '[') + std::string(100000, ']'), token);
     CHECK(reply.status == 400);
     CHECK(reply.error_code() == "invalid_json");

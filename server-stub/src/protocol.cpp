@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "relais/json_parse.hpp"
 #include "relais/server/crypto.hpp"
 #include "relais/uuid.hpp"
 
@@ -10,34 +11,6 @@ namespace relais::server {
 using nlohmann::json;
 
 namespace {
-
-// The depth of the deepest array or object of `text`, counted without parsing (strings and
-// their escapes are skipped), stopping as soon as it exceeds `limit`.
-int json_depth_exceeds(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (const char ch : text) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (ch == '\\') {
-        escaped = true;
-      } else if (ch == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (ch == '"') {
-      in_string = true;
-    } else if (ch == '[' || ch == '{') {
-      if (++depth > limit) return true;
-    } else if (ch == ']' || ch == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
 
 // Collects the shape problems of a request body; at most kMaxProblems are listed.
 class ProblemList {
@@ -71,19 +44,30 @@ json error_body(const std::string& code, const std::string& message, const json&
   return {{"error", {{"code", code}, {"message", message}, {"problems", problems}}}};
 }
 
-json parse_body_object(std::string_view body) {
-  if (json_depth_exceeds(body, kMaxJsonDepth)) {
-    throw ApiError(400, "invalid_json", "body is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
+namespace {
+
+ApiError invalid_json(const JsonSyntaxError& error) {
+  if (error.reason().rfind("nested", 0) == 0) {
+    return ApiError(400, "invalid_json", "body is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
   }
+  return ApiError(400, "invalid_json",
+                  "body is not valid JSON: " + error.reason() + " (byte " + std::to_string(error.byte()) + ")");
+}
+
+ApiError not_an_object(const json& document) {
+  return ApiError(400, "invalid_request", std::string("body must be a JSON object, not ") + type_name(document));
+}
+
+}  // namespace
+
+json parse_body_object(std::string_view body) {
   json document;
   try {
-    document = json::parse(body);
-  } catch (const json::parse_error& error) {
-    throw ApiError(400, "invalid_json", "body is not valid JSON: parse error at byte " + std::to_string(error.byte));
+    document = parse_json(body, kMaxJsonDepth);
+  } catch (const JsonSyntaxError& error) {
+    throw invalid_json(error);
   }
-  if (!document.is_object()) {
-    throw ApiError(400, "invalid_request", std::string("body must be a JSON object, not ") + type_name(document));
-  }
+  if (!document.is_object()) throw not_an_object(document);
   return document;
 }
 
@@ -144,8 +128,86 @@ std::string change_key(RecordKind kind, const IncomingChange& change) {
   return sha256_hex(text);
 }
 
+namespace {
+
+// Adds a member to an object being built, refusing a second one of the same name.
+void add_member(json& object, std::string key, json value, std::size_t key_at) {
+  const auto size = object.size();
+  object.get_ref<json::object_t&>().emplace(std::move(key), std::move(value));
+  if (object.size() == size) throw JsonSyntaxError(key_at, "duplicate key in an object");
+}
+
+// The push body as a JSON object, and the text of each change's "fields" as it came: the
+// server stores a new record's fields as they were sent instead of writing them again. The
+// outer levels (the body, "changes" and each change) are walked here, the values parsed by
+// JsonParser.
+json parse_push_document(std::string_view body, std::vector<std::string>& fields_texts) {
+  constexpr int kOuterLevels = 3;
+  JsonParser parser(body, kMaxJsonDepth - kOuterLevels);
+  if (!parser.next_is('{')) {
+    JsonParser whole(body, kMaxJsonDepth);
+    const auto document = whole.value();
+    whole.end();
+    throw not_an_object(document);
+  }
+  json document = json::object();
+  parser.expect('{');
+  if (!parser.consume('}')) {
+    do {
+      const auto key_at = parser.offset();
+      auto key = parser.string();
+      parser.expect(':');
+      if (key != "changes" || !parser.next_is('[')) {
+        add_member(document, std::move(key), parser.value(), key_at);
+        continue;
+      }
+      json changes = json::array();
+      fields_texts.clear();
+      parser.expect('[');
+      if (!parser.consume(']')) {
+        do {
+          std::string fields_text;
+          if (!parser.next_is('{')) {
+            changes.push_back(parser.value());
+          } else {
+            json item = json::object();
+            parser.expect('{');
+            if (!parser.consume('}')) {
+              do {
+                const auto member_at = parser.offset();
+                auto member = parser.string();
+                parser.expect(':');
+                const auto begin = parser.offset();
+                auto value = parser.value();
+                if (member == "fields") fields_text = std::string(body.substr(begin, parser.position() - begin));
+                add_member(item, std::move(member), std::move(value), member_at);
+              } while (parser.consume(','));
+            }
+            parser.expect('}');
+            changes.push_back(std::move(item));
+          }
+          fields_texts.push_back(std::move(fields_text));
+        } while (parser.consume(','));
+      }
+      parser.expect(']');
+      add_member(document, std::move(key), std::move(changes), key_at);
+    } while (parser.consume(','));
+  }
+  parser.expect('}');
+  parser.end();
+  return document;
+}
+
+}  // namespace
+
 PushRequest parse_push(std::string_view body) {
-  json document = parse_body_object(body);
+  std::vector<std::string> fields_texts;
+  json document;
+  try {
+    document = parse_push_document(body, fields_texts);
+  } catch (const JsonSyntaxError& error) {
+    throw invalid_json(error);
+  }
   ProblemList problems;
   PushRequest request;
 
@@ -248,6 +310,7 @@ PushRequest parse_push(std::string_view body) {
     if (!problems.empty()) continue;
     // The values are moved, not copied, out of the parsed body: it is not used again.
     change.change.fields = std::move(*fields);
+    if (index < fields_texts.size()) change.fields_text = std::move(fields_texts[index]);
     change.key = change_key(change.kind, change.change);
     request.changes.push_back(std::move(change));
   }

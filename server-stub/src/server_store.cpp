@@ -557,6 +557,15 @@ namespace {
 // Results echo pushed values: valid UTF-8 whatever was sent.
 std::string result_text(const json& result) { return result.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// The fields of a record as stored. A new record's are the text it was sent with, when that
+// says the same (merge() drops null fields and takes "_deleted" out): not written again.
+std::string stored_fields_text(bool existed, const PushChange& change, const RecordState& merged) {
+  if (!existed && !change.fields_text.empty() && merged.fields.size() == change.change.fields.size()) {
+    return change.fields_text;
+  }
+  return merged.fields.dump();
+}
+
 json applied_result(const PushChange& change) {
   return {{"id", change.id}, {"status", "applied"}, {"version", to_json(change_version(change.change))}};
 }
@@ -642,7 +651,7 @@ std::string ServerStore::push_one(const Caller& caller, const PushChange& change
         .bind(2, kind)
         .bind(3, owner)
         .bind(4, structure_id)
-        .bind(5, outcome.merged.fields.dump())
+        .bind(5, stored_fields_text(stored.has_value(), change, outcome.merged))
         .bind(6, to_json(outcome.merged.versions).dump())
         .bind(7, outcome.merged.deleted ? 1 : 0)
         .bind(8, batch.next_seq++)

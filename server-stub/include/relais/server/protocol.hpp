@@ -65,6 +65,9 @@ struct PushChange {
   // change_key(): a resent change has the same key, so the server answers it with the result
   // it stored the first time.
   std::string key;
+  // The text of "fields" as it was sent (valid JSON, no duplicate keys): a new record's fields
+  // are stored as they came instead of being written again.
+  std::string fields_text;
 };
 
 // SHA-256 of the change's kind and of the version and base of each of its fields. A version
