@@ -167,6 +167,38 @@ TEST_CASE("the batch read while a push is in flight holds none of its records an
   CHECK(rest.changes[1].id == third);
 }
 
+TEST_CASE("with two pushes in flight, the next batch follows the last and holds none of their records",
+          "[sync]") {
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto first = add_session(*store);
+  const auto second = add_session(*store);
+  const auto third = add_session(*store);
+  const auto one = store->outbox(1);
+  const auto two = store->outbox(1, &one);
+  REQUIRE(two.changes.size() == 1);
+  CHECK(two.changes.front().id == second);
+  const auto three = store->outbox(100, std::vector<const relais::Outbox*>{&one, &two});
+  REQUIRE(three.changes.size() == 1);
+  CHECK(three.changes.front().id == third);
+
+  // The first record edited while both are in flight: the batch stops before the edit, even
+  // though the push that holds the record is not the last one.
+  REQUIRE(store->update(first, json{{"duree", 60}}).ok());
+  const auto fourth = add_session(*store);
+  const auto cut = store->outbox(100, std::vector<const relais::Outbox*>{&one, &two});
+  REQUIRE(cut.changes.size() == 1);
+  CHECK(cut.changes.front().id == third);
+  // Once the first is acknowledged, only the second is ahead: the edit and the fourth go out.
+  store->acknowledge_push(one, all_applied(one));
+  const auto after = store->outbox(100, std::vector<const relais::Outbox*>{&two});
+  REQUIRE(after.changes.size() == 3);
+  CHECK(after.changes[0].id == third);
+  CHECK(after.changes[1].id == first);
+  CHECK(after.changes[1].bases.at("duree") == *relais::version_of(one.changes.front().versions, "duree"));
+  CHECK(after.changes[2].id == fourth);
+}
+
 TEST_CASE("a refused record is quarantined with its reason and does not block the others", "[sync]") {
   relais::test::TempDir dir;
   auto store = relais::test::open_store(dir / "relais.db");

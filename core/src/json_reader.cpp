@@ -33,24 +33,26 @@ void ObjectReader::type_problem(std::string_view key, const char* reason) {
 
 namespace {
 
-// Returns the cleaned text, or adds a problem and returns nullopt.
-std::optional<std::string> clean_text(const std::string& raw, const std::string& field, std::size_t max_length,
+// Returns the cleaned text, or adds a problem and returns nullopt. `field()` names the field;
+// it is called only for a problem (most texts have none, and a list item's name is built).
+template <typename FieldName>
+std::optional<std::string> clean_text(const std::string& raw, const FieldName& field, std::size_t max_length,
                                       Problems& problems) {
   if (!is_valid_utf8(raw)) {
-    problems.push_back({field, "invalid_utf8", {}});
+    problems.push_back({field(), "invalid_utf8", {}});
     return std::nullopt;
   }
   auto value = trim(raw);
   const auto length = utf8_length(value);
   if (length > max_length) {
-    problems.push_back({field, "too_long", {{"length", std::to_string(length)}, {"max", std::to_string(max_length)}}});
+    problems.push_back({field(), "too_long", {{"length", std::to_string(length)}, {"max", std::to_string(max_length)}}});
     return std::nullopt;
   }
   for (const char raw_ch : value) {
     const auto ch = static_cast<unsigned char>(raw_ch);
     // Control characters other than newlines and tabs have no business in a record.
     if (ch < 0x20 && ch != '\n' && ch != '\t' && ch != '\r') {
-      problems.push_back({field, "control_character", {}});
+      problems.push_back({field(), "control_character", {}});
       return std::nullopt;
     }
   }
@@ -66,7 +68,7 @@ std::optional<std::string> ObjectReader::text(std::string_view key, std::size_t 
     type_problem(key, "expected_text");
     return std::nullopt;
   }
-  auto cleaned = clean_text(value->get_ref<const std::string&>(), std::string(key), max_length, problems_);
+  auto cleaned = clean_text(value->get_ref<const std::string&>(), [key] { return std::string(key); }, max_length, problems_);
   if (cleaned && cleaned->empty()) return std::nullopt;
   return cleaned;
 }
@@ -84,10 +86,10 @@ std::vector<std::string> ObjectReader::text_list(std::string_view key, std::size
     return out;
   }
   for (std::size_t i = 0; i < value->size(); ++i) {
-    const auto field = std::string(key) + "[" + std::to_string(i) + "]";
+    const auto field = [key, i] { return std::string(key) + "[" + std::to_string(i) + "]"; };
     const auto& item = (*value)[i];
     if (!item.is_string()) {
-      problems_.push_back({field, "expected_text", {}});
+      problems_.push_back({field(), "expected_text", {}});
       continue;
     }
     auto cleaned = clean_text(item.get_ref<const std::string&>(), field, max_length, problems_);

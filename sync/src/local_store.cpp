@@ -954,12 +954,19 @@ IncomingChange OutgoingChange::incoming() const {
 }
 
 Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) const {
+  std::vector<const Outbox*> pushes;
+  if (in_flight != nullptr) pushes.push_back(in_flight);
+  return outbox(max_records, pushes);
+}
+
+Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbox*>& in_flight) const {
   Outbox out;
-  const std::int64_t pushed = in_flight ? in_flight->up_to_seq : std::stoll(meta(kPushedSeqKey).value_or("0"));
+  const std::int64_t pushed =
+      in_flight.empty() ? std::stoll(meta(kPushedSeqKey).value_or("0")) : in_flight.back()->up_to_seq;
   out.up_to_seq = pushed;
   std::set<std::string> sending;
-  if (in_flight) {
-    for (const auto& change : in_flight->changes) sending.insert(change.id);
+  for (const auto* push : in_flight) {
+    for (const auto& change : push->changes) sending.insert(change.id);
   }
   // Journal order, until `max_records` distinct records: every entry up to up_to_seq belongs to
   // a record in the outbox, so the checkpoint can move there once the server has answered.

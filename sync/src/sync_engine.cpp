@@ -1,6 +1,7 @@
 #include "relais/sync_engine.hpp"
 
 #include <cctype>
+#include <deque>
 #include <future>
 #include <random>
 
@@ -86,14 +87,18 @@ SyncEngine::SyncEngine(LocalStore& store, std::optional<std::string> server_url,
   options.ca_file = ca_file_ ? ca_file_ : store.meta(sync_meta::ca_file);
   options.user_agent = "relais/" + relais_version();
   http_ = std::make_unique<HttpClient>(options);
+  second_http_ = std::make_unique<HttpClient>(options);
 }
 
 bool SyncEngine::enrolled() const { return !token_.empty(); }
 
-void SyncEngine::cancel() { http_->cancel(); }
+void SyncEngine::cancel() {
+  http_->cancel();
+  second_http_->cancel();
+}
 
-std::uint64_t SyncEngine::bytes_sent() const { return http_->bytes_sent(); }
-std::uint64_t SyncEngine::bytes_received() const { return http_->bytes_received(); }
+std::uint64_t SyncEngine::bytes_sent() const { return http_->bytes_sent() + second_http_->bytes_sent(); }
+std::uint64_t SyncEngine::bytes_received() const { return http_->bytes_received() + second_http_->bytes_received(); }
 
 std::vector<std::pair<std::string, std::string>> SyncEngine::headers() const {
   return {{"Authorization", "Bearer " + token_}, {"Relais-Protocol", kProtocolVersion}};
@@ -141,35 +146,49 @@ std::string push_body(const std::string& device_id, const Outbox& outbox) {
 }  // namespace
 
 bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
-  // Requests go out on another thread. While one is at the server, this thread reads and encodes
-  // the next batch; once its answer is in, the next request leaves before the answer is written
-  // down: the client's work overlaps the server's instead of waiting for it.
-  const auto send = [this](std::string body) {
-    return std::async(std::launch::async, [this, body = std::move(body), headers = headers()] {
-      return http_->post_json("/api/v1/push", body, headers, true);
-    });
+  // Up to two pushes are in flight, each on its own connection and thread: while the server
+  // writes one, it reads and parses the next, and this thread reads and encodes the one after
+  // and writes down the answers. Answers are taken in order, so the checkpoint only moves
+  // forward; the batches hold different records (outbox() stops before any record in flight),
+  // so the server may apply them in either order.
+  struct InFlight {
+    Outbox batch;
+    std::future<HttpResult> answer;
+  };
+  std::deque<InFlight> in_flight;
+  std::size_t sent = 0;  // pushes sent in this sync: the n-th goes on connection n % 2
+  const auto send = [&](Outbox batch) {
+    auto* client = (sent++ % 2 == 0 ? http_ : second_http_).get();
+    auto body = push_body(store_.device_id(), batch);
+    in_flight.push_back({std::move(batch), std::async(std::launch::async, [client, body = std::move(body), headers = headers()] {
+                           return client->post_json("/api/v1/push", body, headers, true);
+                         })});
   };
   for (;;) {
-    auto batch = store_.outbox(kPushBatch);
-    if (batch.changes.empty()) {
-      // Journal entries with nothing left to send (already acknowledged): move the checkpoint.
-      store_.acknowledge_push(batch, {});
-      return true;
-    }
-    auto sending = send(push_body(store_.device_id(), batch));
+    bool journal_read = false;  // no more to send from the journal as it was read
     for (;;) {
-      Outbox next;
-      std::string next_body;
-      try {
-        next = store_.outbox(kPushBatch, &batch);
-        if (!next.changes.empty()) next_body = push_body(store_.device_id(), next);
-      } catch (...) {
-        sending.wait();
-        throw;
+      // Fill the pipeline. (An exception here leaves the futures to be waited for by their
+      // destructors, and nothing acknowledged.)
+      while (!journal_read && in_flight.size() < kPushesInFlight) {
+        std::vector<const Outbox*> ahead;
+        for (const auto& push : in_flight) ahead.push_back(&push.batch);
+        auto next = store_.outbox(kPushBatch, ahead);
+        if (next.changes.empty()) {
+          journal_read = true;
+          // Journal entries with nothing left to send (already acknowledged): move the
+          // checkpoint, once nothing is in flight.
+          if (in_flight.empty()) {
+            store_.acknowledge_push(next, {});
+            return true;
+          }
+          break;
+        }
+        send(std::move(next));
       }
-      const auto result = sending.get();
-      if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
+      if (in_flight.empty()) break;
 
+      const auto result = in_flight.front().answer.get();
+      if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
       const auto answer = json::parse(result.response.body, nullptr, false);
       if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
         report.error_code = "invalid_response";
@@ -189,17 +208,25 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
         }
         results.push_back(std::move(one));
       }
-      // `next` holds no record of `batch` (outbox() stopped before any): it can be at the server
-      // while `batch` is acknowledged here. A failed acknowledgement waits for it (the future's
-      // destructor does) and leaves the checkpoint where it was: both go out again next time.
-      if (!next.changes.empty()) sending = send(std::move(next_body));
-      store_.acknowledge_push(batch, results);
+      // The next push leaves before this answer is written down.
+      const auto answered = std::move(in_flight.front().batch);
+      in_flight.pop_front();
+      if (!journal_read && in_flight.size() < kPushesInFlight) {
+        std::vector<const Outbox*> ahead;
+        for (const auto& push : in_flight) ahead.push_back(&push.batch);
+        ahead.insert(ahead.begin(), &answered);
+        auto next = store_.outbox(kPushBatch, ahead);
+        if (next.changes.empty()) {
+          journal_read = true;
+        } else {
+          send(std::move(next));
+        }
+      }
+      store_.acknowledge_push(answered, results);
       if (progress) progress({"push", report.pushed + report.rejected});
-      // An empty `next` may have stopped before a record of this batch edited meanwhile: the
-      // outer loop reads the outbox again from the new checkpoint.
-      if (next.changes.empty()) break;
-      batch = std::move(next);
     }
+    // The journal as it was read is sent; a record edited while it was in flight was left out
+    // (outbox() stopped before it): read the outbox again from the new checkpoint.
   }
 }
 

@@ -152,6 +152,9 @@ class LocalStore {
   // once it is acknowledged (none of its records; the journal read stops before the first entry
   // of one of them).
   Outbox outbox(std::size_t max_records, const Outbox* in_flight = nullptr) const;
+  // The same after several pushes in flight, oldest first: it follows the last of them and
+  // stops before a record that any of them holds.
+  Outbox outbox(std::size_t max_records, const std::vector<const Outbox*>& in_flight) const;
   // Records what the server accepted (its versions become the synced ones), quarantines what it
   // refused, logs reported conflicts and moves the push checkpoint to `sent.up_to_seq`.
   void acknowledge_push(const Outbox& sent, const std::vector<PushResult>& results);

@@ -76,6 +76,7 @@ class SyncEngine {
   std::uint64_t bytes_received() const;
 
   static constexpr std::size_t kPushBatch = 1000;
+  static constexpr std::size_t kPushesInFlight = 2;
   // Records per pull page: the server's maximum, 1,000, unless set lower (tests use small pages).
   void set_pull_limit(std::size_t limit) { pull_limit_ = std::clamp<std::size_t>(limit, 1, 1000); }
 
@@ -90,6 +91,7 @@ class SyncEngine {
   std::optional<std::string> server_url_;  // given for this sync: saved once it succeeds
   std::optional<std::string> ca_file_;
   std::unique_ptr<HttpClient> http_;
+  std::unique_ptr<HttpClient> second_http_;  // the second push in flight
   std::size_t pull_limit_ = 1000;
 };
 
