@@ -51,6 +51,22 @@ TEST_CASE("a record never seen is taken as it comes", "[merge]") {
   CHECK_FALSE(outcome.merged.deleted);
 }
 
+TEST_CASE("merge_new takes a new record's values as merge does, without copying them", "[merge]") {
+  IncomingChange incoming;
+  incoming.fields = {{"type", "collectif"}, {"duree", 90}, {"notes", nullptr}, {"_deleted", true}};
+  incoming.versions = {{relais::kCreationKey, at(7)}};
+  const auto copied = merge(std::nullopt, incoming);
+  const auto moved = relais::merge_new(incoming);
+  CHECK(moved.changed);
+  CHECK(moved.conflicts.empty());
+  CHECK(moved.merged.fields == copied.merged.fields);
+  CHECK(moved.merged.fields == json{{"type", "collectif"}, {"duree", 90}});
+  CHECK(moved.merged.deleted == copied.merged.deleted);
+  CHECK(moved.merged.deleted);
+  CHECK(moved.merged.versions == copied.merged.versions);
+  CHECK(incoming.fields.empty());
+}
+
 TEST_CASE("the same change twice changes nothing the second time", "[merge]") {
   const auto first = merge(created(), change("duree", 45, at(200), at(100)));
   REQUIRE(first.changed);

@@ -30,6 +30,7 @@
 #include "relais/csv.hpp"
 #include "relais/server/crypto.hpp"
 #include "relais/server/protocol.hpp"
+#include "relais/server/server_store.hpp"
 #include "relais/sqlite.hpp"
 #include "relais/uuid.hpp"
 #include "server_process.hpp"
@@ -971,6 +972,47 @@ TEST_CASE("Malformed or oversized or foreign requests are refused whole and the 
 }
 
 // [SECTION] Shutdown and restart ----------------------------------------------------------------------
+
+TEST_CASE("A store of schema 3 is upgraded with its records, which can still be pulled and resent", "[server]") {
+  TempDir dir;
+  const auto db = dir / "server.db";
+  // A schema 3 store made by the migrations of that time, with one place stored then.
+  const auto place = relais::make_uuid_v7();
+  {
+    relais::sqlite::Database database(db);
+    for (std::size_t version = 0; version < 3; ++version) database.exec(relais::server::server_migrations()[version]);
+    database.exec("PRAGMA user_version = 3");
+    database.exec("INSERT INTO records (id, kind, fields, versions, change_seq, created_at, updated_at) VALUES ('" +
+                  place + "', 'place', '{\"nom\":\"Médiathèque\"}', '{\"*\":[5,\"" + relais::make_uuid_v7() +
+                  "\"]}', 1, 0, 0)");
+  }
+  const auto structure = admin(db, {"add-structure", "--name", "Espace numérique"});
+  const auto user = admin(db, {"add-user", "--structure", structure, "--role", "mediateur", "--name", "Martin"});
+  CHECK(count_rows(db, "PRAGMA user_version") == relais::server::server_migrations().size());
+  CHECK(count_rows(db, "SELECT count(*) FROM sqlite_master WHERE name = 'records' AND sql LIKE '%json_valid%'") == 0);
+  for (const auto* index : {"records_owner", "records_structure", "records_device_lot", "records_event_device"}) {
+    INFO(index);
+    CHECK(count_rows(db, std::string("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = '") + index +
+                             "'") == 1);
+  }
+
+  ServerProcess server(db);
+  Api api{server.port()};
+  const auto device = enroll(api, db, user);
+  const auto id = relais::make_uuid_v7();
+  const Changes created = {change("session", id, session_fields(45), 1000, device.device_id)};
+  const auto results = push_ok(api, device, created);
+  CHECK(results[0]["status"] == "applied");
+  CHECK(count_rows(db, "SELECT count(*) FROM records WHERE id = '" + id + "' AND creation_key IS NOT NULL") == 1);
+  CHECK(count_rows(db, "SELECT count(*) FROM push_results") == 0);
+  CHECK(push_ok(api, device, created) == results);
+  const auto reader = enroll(api, db, user);
+  const auto pulled = pull_all(api, reader);
+  REQUIRE(pulled.records.count(id) == 1);
+  CHECK(pulled.records.at(id)["fields"] == session_fields(45));
+  REQUIRE(pulled.records.count(place) == 1);
+  CHECK(pulled.records.at(place)["fields"] == json{{"nom", "Médiathèque"}});
+}
 
 TEST_CASE("SIGTERM stops the server cleanly and the data is there after a restart", "[server]") {
   OneAdvisor world;

@@ -66,6 +66,22 @@ void set_value(RecordState& state, const std::string& field, const json& value) 
 
 }  // namespace
 
+MergeOutcome merge_new(IncomingChange& incoming) {
+  MergeOutcome outcome;
+  outcome.changed = true;
+  auto& fields = incoming.fields.get_ref<json::object_t&>();
+  for (auto& [field, value] : fields) {
+    if (field == kDeletedField) {
+      outcome.merged.deleted = value.is_boolean() && value.get<bool>();
+    } else if (!value.is_null()) {
+      outcome.merged.fields.emplace(field, std::move(value));
+    }
+  }
+  fields.clear();
+  outcome.merged.versions = incoming.versions;
+  return outcome;
+}
+
 MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChange& incoming) {
   MergeOutcome outcome;
   if (!stored) {

@@ -276,7 +276,7 @@ void HttpServer::Impl::routes() {
                   const auto body = read_body(req, res, reader);
                   require_protocol(req);
                   const auto caller = authenticate(store, req);
-                  const auto request = parse_push(body);
+                  auto request = parse_push(body);
                   if (request.device_id != caller.device_id) {
                     throw ApiError(400, "invalid_request", "device_id is not the device of this token",
                                    json::array({problem_json("device_id", "mismatch",

@@ -72,6 +72,9 @@ struct MergeOutcome {
 // Merges `incoming` into `stored` (absent for a record never seen). Every field of `incoming`
 // must have a version in `incoming.versions`, its own or "*" (check with `missing_versions` first).
 MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChange& incoming);
+// The same for a record never seen, taking the change's field values instead of copying them
+// (the server's hot path: most pushed records are new). `incoming.fields` is left empty.
+MergeOutcome merge_new(IncomingChange& incoming);
 
 // The fields of `change` that have no version: a malformed change.
 std::vector<std::string> missing_versions(const IncomingChange& change);

@@ -67,6 +67,10 @@ struct PullResult {
   bool more = false;
 };
 
+// The SQL of each schema version, in order (the store's PRAGMA user_version counts those
+// applied). For tests that make a store of an older version.
+const std::vector<std::string>& server_migrations();
+
 class ServerStore {
  public:
   struct Options {
@@ -115,8 +119,8 @@ class ServerStore {
   std::optional<Caller> authenticate(const std::string& token);
   // One result per change, in order, as the text of a JSON array (each result is written once:
   // kept for a resend and put in the answer as it is); one transaction, committed before
-  // returning.
-  std::string push(const Caller& caller, const std::vector<PushChange>& changes);
+  // returning. A new record's values are moved out of its change.
+  std::string push(const Caller& caller, std::vector<PushChange>& changes);
   // Throws ApiError 410 resync_required for a cursor of another store or from the future.
   PullResult pull(const Caller& caller, const std::optional<Cursor>& cursor, std::int64_t limit);
 
@@ -147,7 +151,7 @@ class ServerStore {
     std::int64_t max_clock = 0;  // the greatest version clock applied, for the server's clock
     const Vocabulary& vocabulary;  // with the published update
   };
-  std::string push_one(const Caller& caller, const PushChange& change, PushBatch& batch);
+  std::string push_one(const Caller& caller, PushChange& change, PushBatch& batch);
   std::int64_t next_change_seq();
   FieldVersion next_server_version(std::int64_t now);
   void observe_clock(std::int64_t clock, std::int64_t now);
