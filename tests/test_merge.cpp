@@ -67,6 +67,15 @@ TEST_CASE("merge_new takes a new record's values as merge does, without copying 
   CHECK(incoming.fields.empty());
 }
 
+TEST_CASE("versions written as text are nlohmann's dump of the same versions", "[merge]") {
+  relais::FieldVersions versions{{relais::kCreationKey, at(1700000000000)},
+                                 {"duree", at(-1, kDeviceB)},
+                                 {"nom \"é\"\n", {42, "appareil \\ « x »"}}};
+  CHECK(relais::to_json_text(versions) == relais::to_json(versions).dump());
+  CHECK(relais::to_json_text(relais::FieldVersions{}) == "{}");
+  CHECK(relais::to_json_text(at(5)) == relais::to_json(at(5)).dump());
+}
+
 TEST_CASE("the same change twice changes nothing the second time", "[merge]") {
   const auto first = merge(created(), change("duree", 45, at(200), at(100)));
   REQUIRE(first.changed);

@@ -1,5 +1,7 @@
 #include "relais/merge.hpp"
 
+#include <algorithm>
+
 namespace relais {
 
 using nlohmann::json;
@@ -13,6 +15,51 @@ std::optional<FieldVersion> field_version_from_json(const json& value) {
   FieldVersion version{value[0].get<std::int64_t>(), value[1].get<std::string>()};
   if (version.clock < 0 || version.device.empty()) return std::nullopt;
   return version;
+}
+
+namespace {
+
+// A JSON string; the common case (ASCII, nothing to escape) without nlohmann's serializer.
+void append_json_string(std::string& out, std::string_view text) {
+  const bool plain = std::none_of(text.begin(), text.end(), [](char ch) {
+    const auto byte = static_cast<unsigned char>(ch);
+    return ch == '"' || ch == '\\' || byte < 0x20 || byte >= 0x80;
+  });
+  if (plain) {
+    out += '"';
+    out += text;
+    out += '"';
+  } else {
+    out += json(text).dump(-1, ' ', false, json::error_handler_t::replace);
+  }
+}
+
+void append_version(std::string& out, const FieldVersion& version) {
+  out += '[';
+  out += std::to_string(version.clock);
+  out += ',';
+  append_json_string(out, version.device);
+  out += ']';
+}
+
+}  // namespace
+
+std::string to_json_text(const FieldVersion& version) {
+  std::string out;
+  append_version(out, version);
+  return out;
+}
+
+std::string to_json_text(const FieldVersions& versions) {
+  std::string out = "{";
+  for (const auto& [field, version] : versions) {
+    if (out.size() > 1) out += ',';
+    append_json_string(out, field);
+    out += ':';
+    append_version(out, version);
+  }
+  out += '}';
+  return out;
 }
 
 json to_json(const FieldVersions& versions) {

@@ -8,6 +8,7 @@
 
 #include "migrations.hpp"
 #include "relais/assets.hpp"
+#include "relais/json_parse.hpp"
 #include "relais/merge.hpp"
 #include "relais/statistics.hpp"
 #include "relais/uuid.hpp"
@@ -80,9 +81,11 @@ void bind_value(sqlite::Statement& statement, int index, const SqlValue& value) 
 }
 
 json parse_stored_json(const std::string& text) {
-  auto value = json::parse(text, nullptr, false);
-  if (value.is_discarded()) throw std::runtime_error("a stored record has unreadable JSON");
-  return value;
+  try {
+    return parse_json(text);
+  } catch (const JsonSyntaxError&) {
+    throw std::runtime_error("a stored record has unreadable JSON");
+  }
 }
 
 // The vocabulary update last pulled from the server (JSON), merged into the assets' vocabulary.
@@ -950,7 +953,7 @@ void LocalStore::log_conflict(RecordKind kind, const std::string& id, const std:
 }
 
 IncomingChange OutgoingChange::incoming() const {
-  return IncomingChange{json::parse(fields), versions, bases};
+  return IncomingChange{parse_json(fields), versions, bases};
 }
 
 Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) const {
@@ -1079,7 +1082,7 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
         " ON CONFLICT (record_id) DO UPDATE SET synced_versions = json_patch(synced_versions, ?3),"
         " rejected_reason = NULL, rejected_at = NULL");
     auto& statement = *lease;
-    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json(change.versions).dump());
+    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json_text(change.versions));
     statement.run();
     for (const auto& conflict : result.conflicts) {
       log_conflict(change.kind, change.id, conflict.value("field", std::string{}), conflict.value("kept_value", json()),

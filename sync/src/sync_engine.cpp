@@ -6,6 +6,7 @@
 #include <random>
 
 #include "relais/assets.hpp"
+#include "relais/json_parse.hpp"
 #include "relais/vocabulary.hpp"
 
 namespace relais {
@@ -13,6 +14,15 @@ namespace relais {
 using nlohmann::json;
 
 namespace {
+
+// A server's answer, or a discarded value when it is not JSON.
+json parse_answer(const std::string& text) {
+  try {
+    return parse_json(text);
+  } catch (const JsonSyntaxError&) {
+    return json(json::value_t::discarded);
+  }
+}
 
 std::string error_code_of(const json& body) {
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
@@ -22,7 +32,7 @@ std::string error_code_of(const json& body) {
 }
 
 std::string error_message_of(const HttpResponse& response) {
-  const auto body = json::parse(response.body, nullptr, false);
+  const auto body = parse_answer(response.body);
   if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     return body["error"].value("message", std::string{});
   }
@@ -61,7 +71,7 @@ EnrollResult enroll(LocalStore& store, const HttpClientOptions& options, const s
     out.error = error_message_of(result.response);
     return out;
   }
-  const auto answer = json::parse(result.response.body, nullptr, false);
+  const auto answer = parse_answer(result.response.body);
   if (!answer.is_object() || !answer.contains("token") || !answer["token"].is_string()) {
     out.error = "the server's answer has no token";
     return out;
@@ -109,7 +119,7 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
     report.error_code = std::string(to_string(result.error));
     report.error = what + ": " + result.error_message;
   } else {
-    const auto body = json::parse(result.response.body, nullptr, false);
+    const auto body = parse_answer(result.response.body);
     report.error_code = error_code_of(body);
     if (report.error_code.empty()) report.error_code = "http_" + std::to_string(result.response.status);
     report.error = what + ": " + error_message_of(result.response);
@@ -189,7 +199,7 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
 
       const auto result = in_flight.front().answer.get();
       if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
-      const auto answer = json::parse(result.response.body, nullptr, false);
+      const auto answer = parse_answer(result.response.body);
       if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
         report.error_code = "invalid_response";
         report.error = "push: the server's answer is not readable";
@@ -241,7 +251,7 @@ bool SyncEngine::pull(SyncReport& report, const ProgressCallback& progress, bool
       return true;
     }
     if (!result.ok() || result.response.status != 200) return fail(report, result, "pull");
-    const auto answer = json::parse(result.response.body, nullptr, false);
+    const auto answer = parse_answer(result.response.body);
     if (!answer.is_object() || !answer.contains("records") || !answer["records"].is_array() ||
         !answer.contains("cursor") || !answer["cursor"].is_string()) {
       report.error_code = "invalid_response";

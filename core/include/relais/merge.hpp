@@ -32,6 +32,9 @@ inline constexpr const char* kCreationKey = "*";
 inline constexpr const char* kDeletedField = "_deleted";
 
 nlohmann::json to_json(const FieldVersions& versions);
+// The same as to_json(...).dump(), written directly (every pushed record's versions are).
+std::string to_json_text(const FieldVersion& version);
+std::string to_json_text(const FieldVersions& versions);
 // Nullopt when `json` is not an object of valid versions.
 std::optional<FieldVersions> field_versions_from_json(const nlohmann::json& json);
 // The version of `field`: its own entry, else the creation's, else none.
