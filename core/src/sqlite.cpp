@@ -94,6 +94,11 @@ std::optional<std::int64_t> Statement::column_optional_int64(int column) const {
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
 Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
+  // SQLite counts every allocation under a process-wide mutex unless told not to; nothing here
+  // reads those counts (sqlite3_memory_used). Must come before SQLite initialises: the first
+  // Database does it, and a later call would only be refused, harmlessly.
+  static const bool memory_status_off = [] { return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK; }();
+  (void)memory_status_off;
   int flags = SQLITE_OPEN_NOMUTEX;
   switch (mode) {
     case Mode::read_write_create: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;

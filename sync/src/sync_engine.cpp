@@ -142,10 +142,10 @@ std::string push_body(const std::string& device_id, const Outbox& outbox) {
     body += ",\"fields\":";
     body += change.fields;
     body += ",\"versions\":";
-    body += to_json(change.versions).dump();
+    body += to_json_text(change.versions);
     if (!change.bases.empty()) {
       body += ",\"bases\":";
-      body += to_json(change.bases).dump();
+      body += to_json_text(change.bases);
     }
     body += '}';
   }
