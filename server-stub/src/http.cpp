@@ -3,6 +3,7 @@
 #include "relais/server/http.hpp"
 
 #include <httplib.h>
+#include <zlib.h>
 
 #include <cctype>
 #include <charconv>
@@ -11,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "relais/dates.hpp"
 #include "relais/exports.hpp"
@@ -33,6 +35,39 @@ std::string dump(const json& value) { return value.dump(-1, ' ', false, json::er
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
   res.set_content(dump(body), "application/json");
+}
+
+// gzip at zlib's fastest level. httplib's own is its default level, which took a twentieth of
+// the server's time on pushes for a few bytes less per record.
+std::optional<std::string> gzip_fast(std::string_view data) {
+  z_stream stream{};
+  if (deflateInit2(&stream, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+  std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&stream, Z_FINISH);
+  out.resize(stream.total_out);
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) return std::nullopt;
+  return out;
+}
+
+// The push and pull answers (the large ones): gzipped here when the client accepts it. The
+// charset parameter keeps httplib from compressing them again (it matches the type exactly).
+void send_json_text(const httplib::Request& req, httplib::Response& res, std::string text) {
+  constexpr const char* kType = "application/json; charset=utf-8";
+  res.status = 200;
+  res.set_header("Vary", "Accept-Encoding");
+  if (text.size() >= 200 && req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos) {
+    if (auto compressed = gzip_fast(text)) {
+      res.set_header("Content-Encoding", "gzip");
+      res.set_content(std::move(*compressed), kType);
+      return;
+    }
+  }
+  res.set_content(std::move(text), kType);
 }
 
 void send_error(httplib::Response& res, const ApiError& error) {
@@ -282,8 +317,7 @@ void HttpServer::Impl::routes() {
                                    json::array({problem_json("device_id", "mismatch",
                                                              "the token belongs to device " + caller.device_id)}));
                   }
-                  res.status = 200;
-                  res.set_content("{\"results\":" + store.push(caller, request.changes) + "}", "application/json");
+                  send_json_text(req, res, "{\"results\":" + store.push(caller, request.changes) + "}");
                 });
               });
 
@@ -303,7 +337,7 @@ void HttpServer::Impl::routes() {
       const auto pulled = store.pull(caller, cursor, limit);
       json body = {{"records", pulled.records}, {"cursor", pulled.cursor}, {"more", pulled.more}};
       if (pulled.vocabulary) body["vocabulary"] = *pulled.vocabulary;
-      send_json(res, 200, body);
+      send_json_text(req, res, dump(body));
     });
   });
 

@@ -97,18 +97,27 @@ SyncEngine::SyncEngine(LocalStore& store, std::optional<std::string> server_url,
   options.ca_file = ca_file_ ? ca_file_ : store.meta(sync_meta::ca_file);
   options.user_agent = "relais/" + relais_version();
   http_ = std::make_unique<HttpClient>(options);
-  second_http_ = std::make_unique<HttpClient>(options);
+  for (auto& client : more_http_) client = std::make_unique<HttpClient>(options);
 }
 
 bool SyncEngine::enrolled() const { return !token_.empty(); }
 
 void SyncEngine::cancel() {
   http_->cancel();
-  second_http_->cancel();
+  for (auto& client : more_http_) client->cancel();
 }
 
-std::uint64_t SyncEngine::bytes_sent() const { return http_->bytes_sent() + second_http_->bytes_sent(); }
-std::uint64_t SyncEngine::bytes_received() const { return http_->bytes_received() + second_http_->bytes_received(); }
+std::uint64_t SyncEngine::bytes_sent() const {
+  auto bytes = http_->bytes_sent();
+  for (const auto& client : more_http_) bytes += client->bytes_sent();
+  return bytes;
+}
+
+std::uint64_t SyncEngine::bytes_received() const {
+  auto bytes = http_->bytes_received();
+  for (const auto& client : more_http_) bytes += client->bytes_received();
+  return bytes;
+}
 
 std::vector<std::pair<std::string, std::string>> SyncEngine::headers() const {
   return {{"Authorization", "Bearer " + token_}, {"Relais-Protocol", kProtocolVersion}};
@@ -168,7 +177,8 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
   std::deque<InFlight> in_flight;
   std::size_t sent = 0;  // pushes sent in this sync: the n-th goes on connection n % 2
   const auto send = [&](Outbox batch) {
-    auto* client = (sent++ % 2 == 0 ? http_ : second_http_).get();
+    const auto slot = sent++ % kPushesInFlight;
+    auto* client = slot == 0 ? http_.get() : more_http_[slot - 1].get();
     auto body = push_body(store_.device_id(), batch);
     in_flight.push_back({std::move(batch), std::async(std::launch::async, [client, body = std::move(body), headers = headers()] {
                            return client->post_json("/api/v1/push", body, headers, true);

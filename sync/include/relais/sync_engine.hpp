@@ -3,6 +3,7 @@
 // what changed elsewhere, with the store doing the merging. SyncEngine runs one sync on the
 // calling thread; BackgroundSync runs it on its own thread, with back-off while offline.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -91,7 +92,8 @@ class SyncEngine {
   std::optional<std::string> server_url_;  // given for this sync: saved once it succeeds
   std::optional<std::string> ca_file_;
   std::unique_ptr<HttpClient> http_;
-  std::unique_ptr<HttpClient> second_http_;  // the second push in flight
+  // The connections of the other pushes in flight (the first one's is http_).
+  std::array<std::unique_ptr<HttpClient>, kPushesInFlight - 1> more_http_;
   std::size_t pull_limit_ = 1000;
 };
 
