@@ -7,6 +7,8 @@
 #include <limits>
 #include <system_error>
 
+#include "relais/text.hpp"
+
 namespace relais {
 
 using nlohmann::json;
@@ -139,24 +141,6 @@ int hex_digit(char ch) {
   return -1;
 }
 
-void append_utf8(std::string& out, std::uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
-
 // The length of the valid UTF-8 sequence starting at `text[at]` (a byte >= 0x80), or 0.
 std::size_t utf8_sequence_length(std::string_view text, std::size_t at) {
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
@@ -248,7 +232,7 @@ void JsonParser::parse_string_into(std::string& out) {
         } else if (code >= 0xDC00 && code <= 0xDFFF) {
           fail("a low surrogate without its high surrogate");
         }
-        append_utf8(out, code);
+        append_utf8(out, static_cast<char32_t>(code));
         break;
       }
       default: at_ -= 2; fail("invalid escape in a string");

@@ -20,25 +20,6 @@ namespace {
 
 // [SECTION] Search: case and accents folded (relais/text.hpp) -----------------------------------
 
-// Appends the code point `c` as UTF-8.
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-}
-
 // Reads the four hex digits of a \u escape at `text[i]`; nullopt when they are not there.
 std::optional<char32_t> hex4(std::string_view text, std::size_t i) {
   if (i + 4 > text.size()) return std::nullopt;

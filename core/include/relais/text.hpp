@@ -11,6 +11,8 @@ bool is_valid_utf8(std::string_view s);
 
 // Number of Unicode code points in a valid UTF-8 string.
 std::size_t utf8_length(std::string_view s);
+// Appends the code point `code` (at most U+10FFFF) as UTF-8.
+void append_utf8(std::string& out, char32_t code);
 
 std::string trim(std::string_view s);
 std::string to_lower_ascii(std::string_view s);
