@@ -13,10 +13,11 @@ namespace relais {
 
 using nlohmann::json;
 
-JsonSyntaxError::JsonSyntaxError(std::size_t byte, const std::string& reason)
+JsonSyntaxError::JsonSyntaxError(std::size_t byte, const std::string& reason, Kind kind)
     : std::runtime_error("JSON syntax error at byte " + std::to_string(byte) + ": " + reason),
       byte_(byte),
-      reason_(reason) {}
+      reason_(reason),
+      kind_(kind) {}
 
 json parse_json(std::string_view text, int max_depth) {
   JsonParser parser(text, max_depth);
@@ -73,9 +74,34 @@ std::string JsonParser::string() {
   return out;
 }
 
+std::string JsonParser::key() {
+  skip_whitespace();
+  if (at_ >= text_.size() || text_[at_] != '"') fail("expected a key (a string)");
+  std::string out;
+  parse_string_into(out);
+  return out;
+}
+
+void JsonParser::add_member(json& object, std::string key, json value, std::size_t key_at) {
+  auto& members = object.get_ref<json::object_t&>();
+  const auto size = members.size();
+  // Keys usually come sorted (nlohmann writes them so): the hint makes that O(1).
+  members.emplace_hint(members.end(), std::move(key), std::move(value));
+  if (members.size() == size) {
+    throw JsonSyntaxError(key_at, "duplicate key in an object", JsonSyntaxError::Kind::duplicate_key);
+  }
+}
+
 void JsonParser::expect_literal(std::string_view literal) {
   if (text_.substr(at_, literal.size()) != literal) fail("invalid literal");
   at_ += literal.size();
+}
+
+void JsonParser::check_depth(int depth) const {
+  if (depth >= max_depth_) {
+    throw JsonSyntaxError(at_, "nested more than " + std::to_string(max_depth_) + " levels deep",
+                          JsonSyntaxError::Kind::too_deep);
+  }
 }
 
 json JsonParser::parse_value(int depth) {
@@ -83,41 +109,19 @@ json JsonParser::parse_value(int depth) {
   if (at_ >= text_.size()) fail("expected a value, found the end of the text");
   switch (text_[at_]) {
     case '{': {
-      if (depth >= max_depth_) fail("nested more than " + std::to_string(max_depth_) + " levels deep");
-      ++at_;
+      check_depth(depth);
       json object(json::value_t::object);
-      auto& members = object.get_ref<json::object_t&>();
-      if (consume('}')) return object;
-      std::string key;
-      do {
-        skip_whitespace();
-        const auto key_at = at_;
-        if (at_ >= text_.size() || text_[at_] != '"') fail("expected a key (a string)");
-        key.clear();
-        parse_string_into(key);
-        expect(':');
-        const auto size = members.size();
-        // Keys usually come sorted (nlohmann writes them so): the hint makes that O(1).
-        members.emplace_hint(members.end(), std::move(key), parse_value(depth + 1));
-        if (members.size() == size) {
-          at_ = key_at;
-          fail("duplicate key in an object");
-        }
-        key = std::string();
-      } while (consume(','));
-      expect('}');
+      members([&](std::string name, std::size_t key_at) {
+        auto member = parse_value(depth + 1);
+        add_member(object, std::move(name), std::move(member), key_at);
+      });
       return object;
     }
     case '[': {
-      if (depth >= max_depth_) fail("nested more than " + std::to_string(max_depth_) + " levels deep");
-      ++at_;
+      check_depth(depth);
       json array(json::value_t::array);
-      auto& items = array.get_ref<json::array_t&>();
-      if (consume(']')) return array;
-      do {
-        items.push_back(parse_value(depth + 1));
-      } while (consume(','));
-      expect(']');
+      auto& items_of_array = array.get_ref<json::array_t&>();
+      items([&] { items_of_array.push_back(parse_value(depth + 1)); });
       return array;
     }
     case '"': {

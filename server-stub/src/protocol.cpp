@@ -47,7 +47,7 @@ json error_body(const std::string& code, const std::string& message, const json&
 namespace {
 
 ApiError invalid_json(const JsonSyntaxError& error) {
-  if (error.reason().rfind("nested", 0) == 0) {
+  if (error.kind() == JsonSyntaxError::Kind::too_deep) {
     return ApiError(400, "invalid_json", "body is nested more than " + std::to_string(kMaxJsonDepth) + " levels deep");
   }
   return ApiError(400, "invalid_json",
@@ -130,13 +130,6 @@ std::string change_key(RecordKind kind, const IncomingChange& change) {
 
 namespace {
 
-// Adds a member to an object being built, refusing a second one of the same name.
-void add_member(json& object, std::string key, json value, std::size_t key_at) {
-  const auto size = object.size();
-  object.get_ref<json::object_t&>().emplace(std::move(key), std::move(value));
-  if (object.size() == size) throw JsonSyntaxError(key_at, "duplicate key in an object");
-}
-
 // The push body as a JSON object, and the text of each change's "fields" as it came: the
 // server stores a new record's fields as they were sent instead of writing them again. The
 // outer levels (the body, "changes" and each change) are walked here, the values parsed by
@@ -150,50 +143,35 @@ json parse_push_document(std::string_view body, std::vector<std::string>& fields
     whole.end();
     throw not_an_object(document);
   }
+  // One change: an object whose "fields" text is kept; anything else is left to the checks.
+  const auto read_change = [&](json& changes) {
+    std::string fields_text;
+    if (!parser.next_is('{')) {
+      changes.push_back(parser.value());
+    } else {
+      json item = json::object();
+      parser.members([&](std::string member, std::size_t member_at) {
+        const auto begin = parser.offset();
+        auto value = parser.value();
+        if (member == "fields") fields_text = std::string(body.substr(begin, parser.position() - begin));
+        JsonParser::add_member(item, std::move(member), std::move(value), member_at);
+      });
+      changes.push_back(std::move(item));
+    }
+    fields_texts.push_back(std::move(fields_text));
+  };
   json document = json::object();
-  parser.expect('{');
-  if (!parser.consume('}')) {
-    do {
-      const auto key_at = parser.offset();
-      auto key = parser.string();
-      parser.expect(':');
-      if (key != "changes" || !parser.next_is('[')) {
-        add_member(document, std::move(key), parser.value(), key_at);
-        continue;
-      }
-      json changes = json::array();
-      fields_texts.clear();
-      parser.expect('[');
-      if (!parser.consume(']')) {
-        do {
-          std::string fields_text;
-          if (!parser.next_is('{')) {
-            changes.push_back(parser.value());
-          } else {
-            json item = json::object();
-            parser.expect('{');
-            if (!parser.consume('}')) {
-              do {
-                const auto member_at = parser.offset();
-                auto member = parser.string();
-                parser.expect(':');
-                const auto begin = parser.offset();
-                auto value = parser.value();
-                if (member == "fields") fields_text = std::string(body.substr(begin, parser.position() - begin));
-                add_member(item, std::move(member), std::move(value), member_at);
-              } while (parser.consume(','));
-            }
-            parser.expect('}');
-            changes.push_back(std::move(item));
-          }
-          fields_texts.push_back(std::move(fields_text));
-        } while (parser.consume(','));
-      }
-      parser.expect(']');
-      add_member(document, std::move(key), std::move(changes), key_at);
-    } while (parser.consume(','));
-  }
-  parser.expect('}');
+  parser.members([&](std::string key, std::size_t key_at) {
+    if (key != "changes" || !parser.next_is('[')) {
+      auto value = parser.value();
+      JsonParser::add_member(document, std::move(key), std::move(value), key_at);
+      return;
+    }
+    json changes = json::array();
+    fields_texts.clear();
+    parser.items([&] { read_change(changes); });
+    JsonParser::add_member(document, std::move(key), std::move(changes), key_at);
+  });
   parser.end();
   return document;
 }

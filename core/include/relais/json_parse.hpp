@@ -19,13 +19,16 @@ namespace relais {
 
 class JsonSyntaxError : public std::runtime_error {
  public:
-  JsonSyntaxError(std::size_t byte, const std::string& reason);
+  enum class Kind { syntax, too_deep, duplicate_key };
+  JsonSyntaxError(std::size_t byte, const std::string& reason, Kind kind = Kind::syntax);
   std::size_t byte() const { return byte_; }  // offset of the offending character
   const std::string& reason() const { return reason_; }
+  Kind kind() const { return kind_; }
 
  private:
   std::size_t byte_;
   std::string reason_;
+  Kind kind_;
 };
 
 // The whole text as one value; only whitespace may follow it. Throws JsonSyntaxError.
@@ -41,6 +44,15 @@ class JsonParser {
 
   nlohmann::json value();
   std::string string();           // a string value
+  // An object, member by member: `on_member(key, key_offset)` reads the member's value (with
+  // value(), or by walking it). An array, item by item: `on_item()` reads the item.
+  template <typename OnMember>
+  void members(OnMember&& on_member);
+  template <typename OnItem>
+  void items(OnItem&& on_item);
+  // Adds a member to an object being built, refusing a key it already has (duplicate_key, at
+  // the key's offset).
+  static void add_member(nlohmann::json& object, std::string key, nlohmann::json value, std::size_t key_at);
   void expect(char token);        // one of { } [ ] : ,
   bool consume(char token);       // true (and consumed) when `token` comes next
   bool next_is(char token);       // true when `token` comes next (not consumed)
@@ -53,6 +65,8 @@ class JsonParser {
 
  private:
   nlohmann::json parse_value(int depth);
+  void check_depth(int depth) const;  // before an object or array at `depth`
+  std::string key();
   nlohmann::json parse_number();
   void parse_string_into(std::string& out);
   void skip_whitespace();
@@ -63,5 +77,28 @@ class JsonParser {
   std::size_t at_ = 0;
   int max_depth_;
 };
+
+template <typename OnMember>
+void JsonParser::members(OnMember&& on_member) {
+  expect('{');
+  if (consume('}')) return;
+  do {
+    const auto key_at = offset();
+    auto name = key();
+    expect(':');
+    on_member(std::move(name), key_at);
+  } while (consume(','));
+  expect('}');
+}
+
+template <typename OnItem>
+void JsonParser::items(OnItem&& on_item) {
+  expect('[');
+  if (consume(']')) return;
+  do {
+    on_item();
+  } while (consume(','));
+  expect(']');
+}
 
 }  // namespace relais

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "relais/gzip.hpp"  // gzip_compress: request bodies
+
 namespace relais {
 
 struct HttpResponse {
@@ -77,10 +79,5 @@ class HttpClient {
   HttpResult perform(const std::string& path, const HttpHeaders& headers, const std::string* body, bool gzip_body);
   std::unique_ptr<Impl> impl_;
 };
-
-// gzip format (RFC 1952), as sent with Content-Encoding: gzip.
-std::string gzip_compress(std::string_view data);
-// Throws std::runtime_error on data that is not gzip, is truncated, or fails its checksum.
-std::string gzip_decompress(std::string_view data);
 
 }  // namespace relais
