@@ -130,14 +130,12 @@ MergeOutcome merge_new(IncomingChange& incoming) {
 }
 
 MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChange& incoming) {
-  MergeOutcome outcome;
   if (!stored) {
     // A record never seen: it is what the change says, each field with the version it came with.
-    outcome.changed = true;
-    for (const auto& [field, value] : incoming.fields.items()) set_value(outcome.merged, field, value);
-    outcome.merged.versions = incoming.versions;
-    return outcome;
+    auto copy = incoming;
+    return merge_new(copy);
   }
+  MergeOutcome outcome;
 
   outcome.merged = *stored;
   for (const auto& [field, incoming_value] : incoming.fields.items()) {

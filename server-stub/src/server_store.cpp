@@ -144,9 +144,7 @@ const std::vector<std::string>& server_migrations() {
 
 namespace {
 
-const std::vector<std::string>& migrations() { return server_migrations(); }
-
-int latest_schema_version() { return static_cast<int>(migrations().size()); }
+int latest_schema_version() { return static_cast<int>(server_migrations().size()); }
 
 // Throws when the store was written by a newer relais-server; only reads.
 void require_known_schema(const sqlite::Database& db) {
@@ -163,7 +161,7 @@ void migrate(sqlite::Database& db) {
   const auto found = static_cast<int>(db.query_int64("PRAGMA user_version"));
   for (int version = found; version < latest_schema_version(); ++version) {
     sqlite::Transaction transaction(db);
-    db.exec(migrations()[static_cast<std::size_t>(version)]);
+    db.exec(server_migrations()[static_cast<std::size_t>(version)]);
     db.exec("PRAGMA user_version = " + std::to_string(version + 1));
     transaction.commit();
   }
@@ -600,12 +598,8 @@ std::string stored_fields_text(bool existed, const PushChange& change, std::size
   return merged.fields.dump();
 }
 
-json applied_result(const PushChange& change) {
-  return {{"id", change.id}, {"status", "applied"}, {"version", to_json(change_version(change.change))}};
-}
-
-// The answer to a new record, written directly (the same text as nlohmann's dump of
-// applied_result(), keys in order).
+// The answer to a change applied without conflict, written directly (keys in order, as
+// nlohmann writes them).
 std::string applied_result_text(const PushChange& change) {
   // The id is a checked lower-case UUID: nothing to escape.
   return "{\"id\":\"" + change.id + "\",\"status\":\"applied\",\"version\":" +
@@ -706,11 +700,12 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
 
   const auto version = change_version(change.change);
   if (plausible_clock(version.clock, now)) batch.max_clock = std::max(batch.max_clock, version.clock);
-  // A new record: its creation_key answers a resend (above).
+  // A new record (never in conflict): its creation_key answers a resend (above).
   if (!stored && outcome.changed) return applied_result_text(change);
-  json result = applied_result(change);
-  if (!outcome.conflicts.empty()) {
-    result["status"] = "conflict";
+  std::string text;
+  if (outcome.conflicts.empty()) {
+    text = applied_result_text(change);
+  } else {
     json conflicts = json::array();
     for (const auto& conflict : outcome.conflicts) {
       conflicts.push_back({{"field", conflict.field},
@@ -734,9 +729,11 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
           .bind(11, now)
           .run();
     }
-    result["conflicts"] = std::move(conflicts);
+    text = result_text({{"id", change.id},
+                        {"status", "conflict"},
+                        {"version", to_json(version)},
+                        {"conflicts", std::move(conflicts)}});
   }
-  auto text = result_text(result);
   (*db_.cached("INSERT OR IGNORE INTO push_results (record_id, change_key, result, created_at) VALUES (?1, ?2, ?3, ?4)"))
       .bind(1, change.id)
       .bind(2, change.key)

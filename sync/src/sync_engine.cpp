@@ -138,7 +138,6 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
 
 namespace {
 
-// The body of a push. The values move into it: acknowledge_push needs only the ids and versions.
 // The push request, written as text around each change's fields, which are JSON already.
 std::string push_body(const std::string& device_id, const Outbox& outbox) {
   std::string body = "{\"device_id\":" + json(device_id).dump() + ",\"changes\":[";
@@ -165,9 +164,9 @@ std::string push_body(const std::string& device_id, const Outbox& outbox) {
 }  // namespace
 
 bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
-  // Up to two pushes are in flight, each on its own connection and thread: while the server
-  // writes one, it reads and parses the next, and this thread reads and encodes the one after
-  // and writes down the answers. Answers are taken in order, so the checkpoint only moves
+  // Up to kPushesInFlight pushes are in flight, each on its own connection and thread: while the
+  // server writes one, it reads and parses the next, and this thread reads and encodes the one
+  // after and writes down the answers. Answers are taken in order, so the checkpoint only moves
   // forward; the batches hold different records (outbox() stops before any record in flight),
   // so the server may apply them in either order.
   struct InFlight {
@@ -175,7 +174,7 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
     std::future<HttpResult> answer;
   };
   std::deque<InFlight> in_flight;
-  std::size_t sent = 0;  // pushes sent in this sync: the n-th goes on connection n % 2
+  std::size_t sent = 0;  // pushes sent in this sync: the n-th goes on connection n % kPushesInFlight
   const auto send = [&](Outbox batch) {
     const auto slot = sent++ % kPushesInFlight;
     auto* client = slot == 0 ? http_.get() : more_http_[slot - 1].get();
@@ -184,69 +183,68 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
                            return client->post_json("/api/v1/push", body, headers, true);
                          })});
   };
+  // The batch after the pushes not acknowledged yet: `answered` (when given), then those in flight.
+  const auto next_batch = [&](const Outbox* answered) {
+    std::vector<const Outbox*> ahead;
+    if (answered != nullptr) ahead.push_back(answered);
+    for (const auto& push : in_flight) ahead.push_back(&push.batch);
+    return store_.outbox(kPushBatch, ahead);
+  };
+  // True once the journal, as read, has nothing more to send. With nothing in flight it is read
+  // again from the checkpoint: a record edited while its push was in flight was left out.
+  bool journal_read = false;
   for (;;) {
-    bool journal_read = false;  // no more to send from the journal as it was read
-    for (;;) {
-      // Fill the pipeline. (An exception here leaves the futures to be waited for by their
-      // destructors, and nothing acknowledged.)
-      while (!journal_read && in_flight.size() < kPushesInFlight) {
-        std::vector<const Outbox*> ahead;
-        for (const auto& push : in_flight) ahead.push_back(&push.batch);
-        auto next = store_.outbox(kPushBatch, ahead);
-        if (next.changes.empty()) {
-          journal_read = true;
-          // Journal entries with nothing left to send (already acknowledged): move the
-          // checkpoint, once nothing is in flight.
-          if (in_flight.empty()) {
-            store_.acknowledge_push(next, {});
-            return true;
-          }
-          break;
-        }
+    if (in_flight.empty()) journal_read = false;
+    // Fill the pipeline. (An exception leaves the futures to be waited for by their
+    // destructors, and nothing acknowledged.)
+    while (!journal_read && in_flight.size() < kPushesInFlight) {
+      auto next = next_batch(nullptr);
+      if (!next.changes.empty()) {
+        send(std::move(next));
+        continue;
+      }
+      journal_read = true;
+      if (in_flight.empty()) {
+        // Nothing left to send: journal entries already acknowledged only move the checkpoint.
+        store_.acknowledge_push(next, {});
+        return true;
+      }
+    }
+
+    const auto result = in_flight.front().answer.get();
+    if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
+    const auto answer = parse_answer(result.response.body);
+    if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
+      report.error_code = "invalid_response";
+      report.error = "push: the server's answer is not readable";
+      return false;
+    }
+    std::vector<PushResult> results;
+    for (const auto& item : answer["results"]) {
+      if (!item.is_object()) continue;
+      PushResult one{item.value("id", std::string{}), item.value("status", std::string{}),
+                     item.value("problems", json::array()), item.value("conflicts", json::array())};
+      if (one.status == "rejected") {
+        ++report.rejected;
+      } else {
+        ++report.pushed;
+        report.conflicts += one.conflicts.size();
+      }
+      results.push_back(std::move(one));
+    }
+    // The next push leaves before this answer is written down.
+    const auto answered = std::move(in_flight.front().batch);
+    in_flight.pop_front();
+    if (!journal_read) {
+      auto next = next_batch(&answered);
+      if (next.changes.empty()) {
+        journal_read = true;
+      } else {
         send(std::move(next));
       }
-      if (in_flight.empty()) break;
-
-      const auto result = in_flight.front().answer.get();
-      if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
-      const auto answer = parse_answer(result.response.body);
-      if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
-        report.error_code = "invalid_response";
-        report.error = "push: the server's answer is not readable";
-        return false;
-      }
-      std::vector<PushResult> results;
-      for (const auto& item : answer["results"]) {
-        if (!item.is_object()) continue;
-        PushResult one{item.value("id", std::string{}), item.value("status", std::string{}),
-                       item.value("problems", json::array()), item.value("conflicts", json::array())};
-        if (one.status == "rejected") {
-          ++report.rejected;
-        } else {
-          ++report.pushed;
-          report.conflicts += one.conflicts.size();
-        }
-        results.push_back(std::move(one));
-      }
-      // The next push leaves before this answer is written down.
-      const auto answered = std::move(in_flight.front().batch);
-      in_flight.pop_front();
-      if (!journal_read && in_flight.size() < kPushesInFlight) {
-        std::vector<const Outbox*> ahead;
-        for (const auto& push : in_flight) ahead.push_back(&push.batch);
-        ahead.insert(ahead.begin(), &answered);
-        auto next = store_.outbox(kPushBatch, ahead);
-        if (next.changes.empty()) {
-          journal_read = true;
-        } else {
-          send(std::move(next));
-        }
-      }
-      store_.acknowledge_push(answered, results);
-      if (progress) progress({"push", report.pushed + report.rejected});
     }
-    // The journal as it was read is sent; a record edited while it was in flight was left out
-    // (outbox() stopped before it): read the outbox again from the new checkpoint.
+    store_.acknowledge_push(answered, results);
+    if (progress) progress({"push", report.pushed + report.rejected});
   }
 }
 
