@@ -2,7 +2,11 @@
 // fresh relais-server over loopback until all are durable there; then a no-op sync. Reports
 // records per second, bytes on the wire per record, and the peak memory of both processes.
 //
-//   relais_sync_bench [--records N] [--dir PATH]
+//   relais_sync_bench [--records N] [--dir PATH] [--filled DIR]
+//
+// --filled DIR keeps a copy of the two stores as they are before the sync (enrolled, N records
+// journaled) in DIR, and starts from that copy when it holds N records: a 1,000,000-record run
+// then skips the three minutes of filling. The copy is taken with both stores closed.
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -103,55 +107,86 @@ Server start_server(const std::filesystem::path& db, const std::filesystem::path
   return server;
 }
 
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// A fresh server store with one advisor, and a fresh client store enrolled with it that holds
+// `records` journaled sessions, made the way the app makes them (validated, one journal entry
+// each). Both are closed on return (the server stopped).
+void fill_stores(const std::filesystem::path& server_db, const std::filesystem::path& client_db,
+                 const relais::Assets& assets, int records) {
+  const auto structure = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "add-structure", "--name", "Bench"});
+  const auto user = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "add-user", "--structure", structure,
+                         "--role", "mediateur", "--name", "Bench"});
+  const auto code = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "enroll-code", "--user", user});
+  const auto server = start_server(server_db, server_db.parent_path() / "enroll.log");
+  relais::LocalStore store(client_db, assets.vocabulary);
+  relais::HttpClientOptions options;
+  options.base_url = "http://127.0.0.1:" + std::to_string(server.port);
+  const bool enrolled = relais::enroll(store, options, code, "bench").ok;
+  kill(server.pid, SIGTERM);
+  waitpid(server.pid, nullptr, 0);
+  if (!enrolled) throw std::runtime_error("enrollment failed");
+
+  relais::Session session;
+  session.type = "individuel";
+  session.duree = 45;
+  session.type_lieu = "a_distance";
+  session.materiel = {"ordinateur"};
+  session.thematiques = {"email"};
+  session.autonomie = "partiellement_autonome";
+  session.beneficiaire = relais::Beneficiaire{};
+  for (int done = 0; done < records; done += 1000) {
+    std::vector<relais::AnyRecord> batch;
+    for (int i = 0; i < 1000 && done + i < records; ++i) {
+      session.date = "2026-0" + std::to_string(1 + (done + i) % 9) + "-1" + std::to_string((done + i) % 10);
+      session.duree = 15 * (1 + (done + i) % 8);
+      batch.emplace_back(session);
+    }
+    if (!store.add(std::move(batch)).ok()) throw std::runtime_error("could not fill the client store");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int records = 100000;
   std::filesystem::path dir;
+  std::filesystem::path filled;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string option = argv[i];
     if (option == "--records") records = std::atoi(argv[i + 1]);
     if (option == "--dir") dir = argv[i + 1];
+    if (option == "--filled") filled = argv[i + 1];
   }
   if (dir.empty()) dir = std::filesystem::temp_directory_path() / ("relais-sync-bench-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const auto assets = relais::Assets::load(RELAIS_BENCH_ASSETS_DIR);
   const auto server_db = dir / "server.db";
+  const auto client_db = dir / "client.db";
 
-  const auto structure = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "add-structure", "--name", "Bench"});
-  const auto user = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "add-user", "--structure", structure,
-                         "--role", "mediateur", "--name", "Bench"});
-  const auto code = run({RELAIS_BENCH_SERVER_PATH, "--db", server_db.string(), "admin", "enroll-code", "--user", user});
-  const auto server = start_server(server_db, dir / "server.log");
-
-  relais::LocalStore store(dir / "client.db", assets.vocabulary);
-  relais::HttpClientOptions options;
-  options.base_url = "http://127.0.0.1:" + std::to_string(server.port);
-  if (!relais::enroll(store, options, code, "bench").ok) throw std::runtime_error("enrollment failed");
-
-  // The journaled records, made the way the app makes them (validated, one journal entry each).
-  {
-    relais::Session session;
-    session.type = "individuel";
-    session.duree = 45;
-    session.type_lieu = "a_distance";
-    session.materiel = {"ordinateur"};
-    session.thematiques = {"email"};
-    session.autonomie = "partiellement_autonome";
-    session.beneficiaire = relais::Beneficiaire{};
-    for (int done = 0; done < records; done += 1000) {
-      std::vector<relais::AnyRecord> batch;
-      for (int i = 0; i < 1000 && done + i < records; ++i) {
-        session.date = "2026-0" + std::to_string(1 + (done + i) % 9) + "-1" + std::to_string((done + i) % 10);
-        session.duree = 15 * (1 + (done + i) % 8);
-        batch.emplace_back(session);
-      }
-      if (!store.add(std::move(batch)).ok()) throw std::runtime_error("could not fill the client store");
+  const bool reuse = !filled.empty() && std::filesystem::exists(filled / "client.db") &&
+                     read_text(filled / "records") == std::to_string(records);
+  if (reuse) {
+    std::filesystem::copy_file(filled / "client.db", client_db);
+    std::filesystem::copy_file(filled / "server.db", server_db);
+  } else {
+    fill_stores(server_db, client_db, assets, records);
+    if (!filled.empty()) {
+      std::filesystem::remove_all(filled);
+      std::filesystem::create_directories(filled);
+      std::filesystem::copy_file(client_db, filled / "client.db");
+      std::filesystem::copy_file(server_db, filled / "server.db");
+      std::ofstream(filled / "records") << records;
     }
   }
+  const auto server = start_server(server_db, dir / "server.log");
+  relais::LocalStore store(client_db, assets.vocabulary);
 
-  relais::SyncEngine engine(store);
+  relais::SyncEngine engine(store, "http://127.0.0.1:" + std::to_string(server.port));
   const double server_cpu_before = cpu_seconds(server.pid);
   const double client_cpu_before = cpu_seconds(getpid());
   auto start = Clock::now();
