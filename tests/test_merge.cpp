@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "relais/json_parse.hpp"
 #include "relais/merge.hpp"
 
 using nlohmann::json;
@@ -178,4 +179,44 @@ TEST_CASE("versions round-trip through JSON and malformed ones are refused", "[m
   incomplete.fields = {{"duree", 30}, {"date", "2026-11-20"}};
   incomplete.versions = {{"duree", at(3)}};
   CHECK(relais::missing_versions(incomplete) == std::vector<std::string>{"date"});
+}
+
+TEST_CASE("versions read from text agree with those read through a JSON document", "[merge]") {
+  // field_versions_from_text is field_versions_from_json(parse_json(text)), nullopt for a text
+  // that is not JSON.
+  const std::vector<std::string> texts{
+      R"({"*":[1700000000000,"0193a5c0-0000-7000-8000-00000000000a"]})",
+      R"( { "duree" : [ 2 , "b" ] , "*" : [1,"a"] } )",
+      R"({"nom \"\u00e9\"":[42,"appareil \\ « x »"]})",
+      R"({})",
+      R"({"duree":12})",
+      R"({"duree":[12]})",
+      R"({"duree":[12,"a","b"]})",
+      R"({"duree":[-1,"a"]})",
+      R"({"duree":[1.5,"a"]})",
+      R"({"duree":[1e3,"a"]})",
+      R"({"duree":[18446744073709551615,"a"]})",
+      R"({"duree":[1,""]})",
+      R"({"duree":[1,2]})",
+      R"({"duree":["1","a"]})",
+      R"({"duree":[[1],"a"]})",
+      R"({"duree":[1,"a"],"duree":[2,"a"]})",
+      R"([])",
+      R"("*")",
+      R"({"duree":[1,"a"]} x)",
+      R"({"duree":[1,"a"])",
+      R"({"duree":[1,"a",]})",
+      "",
+  };
+  for (const auto& text : texts) {
+    CAPTURE(text);
+    std::optional<relais::FieldVersions> expected;
+    try {
+      expected = relais::field_versions_from_json(relais::parse_json(text));
+    } catch (const relais::JsonSyntaxError&) {
+      expected.reset();
+    }
+    CHECK(relais::field_versions_from_text(text) == expected);
+  }
+  CHECK(relais::field_versions_from_text(texts[1]).value().at("duree") == at(2, "b"));
 }

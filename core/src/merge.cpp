@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "relais/json_parse.hpp"
+
 namespace relais {
 
 using nlohmann::json;
@@ -60,6 +62,45 @@ std::string to_json_text(const FieldVersions& versions) {
   }
   out += '}';
   return out;
+}
+
+std::optional<FieldVersions> field_versions_from_text(std::string_view text) {
+  // The rules of field_version_from_json, checked as the values come; the text is read to its
+  // end even once it is known not to be versions, so that its syntax is checked as well.
+  FieldVersions versions;
+  bool valid = true;
+  try {
+    JsonParser parser(text);
+    if (!parser.next_is('{')) return std::nullopt;
+    parser.members([&](std::string field, std::size_t) {
+      if (!parser.next_is('[')) {
+        parser.value();
+        valid = false;
+        return;
+      }
+      FieldVersion version;
+      std::size_t count = 0;
+      parser.items([&] {
+        const auto item = parser.value();
+        if (count == 0 && item.is_number_integer()) {
+          version.clock = item.get<std::int64_t>();
+        } else if (count == 1 && item.is_string()) {
+          version.device = item.get<std::string>();
+        } else {
+          valid = false;
+        }
+        ++count;
+      });
+      if (count != 2 || version.clock < 0 || version.device.empty()) valid = false;
+      // A duplicate key is a syntax error for parse_json: not versions either.
+      if (valid && !versions.emplace(std::move(field), std::move(version)).second) valid = false;
+    });
+    parser.end();
+  } catch (const JsonSyntaxError&) {
+    return std::nullopt;
+  }
+  if (!valid) return std::nullopt;
+  return versions;
 }
 
 json to_json(const FieldVersions& versions) {

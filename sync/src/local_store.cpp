@@ -1,9 +1,13 @@
 #include "relais/local_store.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <set>
 #include <stdexcept>
 #include <system_error>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "migrations.hpp"
@@ -908,6 +912,13 @@ FieldVersions versions_or_empty(const json& stored) {
   return field_versions_from_json(stored).value_or(FieldVersions{});
 }
 
+// A stored record's versions (empty when they are not versions). Read straight from the text;
+// through parse_stored_json when that fails, which throws when the text is not JSON at all.
+FieldVersions stored_versions(const std::string& text) {
+  if (auto versions = field_versions_from_text(text)) return std::move(*versions);
+  return versions_or_empty(parse_stored_json(text));
+}
+
 // Syncing order of kinds: parents before children, so that a page never points at a record
 // that is not there yet.
 int dependency_rank(RecordKind kind) {
@@ -930,7 +941,7 @@ FieldVersions LocalStore::synced_versions(const std::string& id) const {
   auto& statement = *lease;
   statement.bind(1, id);
   if (!statement.step()) return {};
-  return versions_or_empty(parse_stored_json(statement.column_text(0)));
+  return stored_versions(statement.column_text(0));
 }
 
 void LocalStore::log_conflict(RecordKind kind, const std::string& id, const std::string& field, const json& kept_value,
@@ -967,14 +978,16 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
   const std::int64_t pushed =
       in_flight.empty() ? std::stoll(meta(kPushedSeqKey).value_or("0")) : in_flight.back()->up_to_seq;
   out.up_to_seq = pushed;
-  std::set<std::string> sending;
+  // Ids seen, as views of the strings held by the pushes in flight and by `records` (a deque:
+  // its strings stay where they are as it grows).
+  std::unordered_set<std::string_view> sending;
   for (const auto* push : in_flight) {
     for (const auto& change : push->changes) sending.insert(change.id);
   }
   // Journal order, until `max_records` distinct records: every entry up to up_to_seq belongs to
   // a record in the outbox, so the checkpoint can move there once the server has answered.
-  std::vector<std::pair<RecordKind, std::string>> records;
-  std::set<std::string> seen;
+  std::deque<std::pair<RecordKind, std::string>> records;
+  std::unordered_set<std::string_view> seen;
   {
     const auto lease = db_.cached("SELECT seq, kind, record_id FROM journal WHERE seq > ? ORDER BY seq");
     auto& statement = *lease;
@@ -986,8 +999,8 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
       if (sending.count(id) != 0) break;
       if (seen.count(id) == 0) {
         if (records.size() == max_records) break;
-        seen.insert(id);
         records.emplace_back(parse_record_kind(statement.column_text(1)).value_or(RecordKind::session), std::move(id));
+        seen.insert(records.back().second);
       }
       out.up_to_seq = statement.column_int64(0);
     }
@@ -999,9 +1012,9 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
     auto& statement = *lease;
     statement.bind(1, id);
     if (!statement.step()) continue;
-    const auto versions = versions_or_empty(parse_stored_json(statement.column_text(2)));
+    const auto versions = stored_versions(statement.column_text(2));
     const auto synced_text = statement.column_optional_text(3);
-    const auto synced = synced_text ? versions_or_empty(parse_stored_json(*synced_text)) : FieldVersions{};
+    const auto synced = synced_text ? stored_versions(*synced_text) : FieldVersions{};
     const bool deleted = !statement.is_null(1);
     OutgoingChange change{kind, id, {}, {}, {}};
 
@@ -1046,9 +1059,13 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
     change.fields = fields.dump();
     out.changes.push_back(std::move(change));
   }
-  std::stable_sort(out.changes.begin(), out.changes.end(), [](const auto& a, const auto& b) {
+  const auto by_rank = [](const OutgoingChange& a, const OutgoingChange& b) {
     return dependency_rank(a.kind) < dependency_rank(b.kind);
-  });
+  };
+  // (Usually one kind only: already in order.)
+  if (!std::is_sorted(out.changes.begin(), out.changes.end(), by_rank)) {
+    std::stable_sort(out.changes.begin(), out.changes.end(), by_rank);
+  }
   return out;
 }
 
@@ -1059,8 +1076,9 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
     return;
   }
   sqlite::Transaction transaction(db_);
-  std::map<std::string, const OutgoingChange*> by_id;
-  for (const auto& change : sent.changes) by_id[change.id] = &change;
+  std::unordered_map<std::string_view, const OutgoingChange*> by_id;
+  by_id.reserve(sent.changes.size());
+  for (const auto& change : sent.changes) by_id.emplace(change.id, &change);
   const auto now_ms = now_unix_ms();
   for (const auto& result : results) {
     const auto it = by_id.find(result.id);
@@ -1071,7 +1089,7 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
           "INSERT INTO sync_records (record_id, kind, rejected_reason, rejected_at) VALUES (?1, ?2, ?3, ?4)"
           " ON CONFLICT (record_id) DO UPDATE SET rejected_reason = ?3, rejected_at = ?4");
       auto& statement = *lease;
-      statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, result.problems.dump()).bind(4, now_ms);
+      statement.bind(1, change.id).bind(2, to_string(change.kind)).bind(3, result.problems.dump()).bind(4, now_ms);
       statement.run();
       continue;
     }
@@ -1082,7 +1100,7 @@ void LocalStore::acknowledge_push(const Outbox& sent, const std::vector<PushResu
         " ON CONFLICT (record_id) DO UPDATE SET synced_versions = json_patch(synced_versions, ?3),"
         " rejected_reason = NULL, rejected_at = NULL");
     auto& statement = *lease;
-    statement.bind(1, change.id).bind(2, std::string(to_string(change.kind))).bind(3, to_json_text(change.versions));
+    statement.bind(1, change.id).bind(2, to_string(change.kind)).bind(3, to_json_text(change.versions));
     statement.run();
     for (const auto& conflict : result.conflicts) {
       log_conflict(change.kind, change.id, conflict.value("field", std::string{}), conflict.value("kept_value", json()),

@@ -138,6 +138,51 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
 
 namespace {
 
+// The results of a push's answer ({"results": [...]}), read straight from its text: one per
+// object in the list (anything else there is skipped). Nullopt when the answer is not JSON, has
+// no list of results, or has a result whose id or status is not text.
+std::optional<std::vector<PushResult>> parse_push_results(const std::string& text) {
+  std::vector<PushResult> results;
+  bool has_results = false;
+  try {
+    JsonParser parser(text);
+    if (!parser.next_is('{')) return std::nullopt;
+    parser.members([&](const std::string& key, std::size_t key_at) {
+      if (key != "results" || !parser.next_is('[')) {
+        parser.value();
+        return;
+      }
+      if (has_results) throw JsonSyntaxError(key_at, "duplicate key", JsonSyntaxError::Kind::duplicate_key);
+      has_results = true;
+      parser.items([&] {
+        if (!parser.next_is('{')) {
+          parser.value();
+          return;
+        }
+        PushResult& one = results.emplace_back();
+        parser.members([&](const std::string& name, std::size_t) {
+          if (name == "id") {
+            one.id = parser.string();
+          } else if (name == "status") {
+            one.status = parser.string();
+          } else if (name == "problems") {
+            one.problems = parser.value();
+          } else if (name == "conflicts") {
+            one.conflicts = parser.value();
+          } else {
+            parser.value();
+          }
+        });
+      });
+    });
+    parser.end();
+  } catch (const JsonSyntaxError&) {
+    return std::nullopt;
+  }
+  if (!has_results) return std::nullopt;
+  return results;
+}
+
 // The push request, written as text around each change's fields, which are JSON already.
 std::string push_body(const std::string& device_id, const Outbox& outbox) {
   std::string body = "{\"device_id\":" + json(device_id).dump() + ",\"changes\":[";
@@ -213,24 +258,20 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
 
     const auto result = in_flight.front().answer.get();
     if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
-    const auto answer = parse_answer(result.response.body);
-    if (!answer.is_object() || !answer.contains("results") || !answer["results"].is_array()) {
+    auto read = parse_push_results(result.response.body);
+    if (!read) {
       report.error_code = "invalid_response";
       report.error = "push: the server's answer is not readable";
       return false;
     }
-    std::vector<PushResult> results;
-    for (const auto& item : answer["results"]) {
-      if (!item.is_object()) continue;
-      PushResult one{item.value("id", std::string{}), item.value("status", std::string{}),
-                     item.value("problems", json::array()), item.value("conflicts", json::array())};
+    auto& results = *read;
+    for (const auto& one : results) {
       if (one.status == "rejected") {
         ++report.rejected;
       } else {
         ++report.pushed;
         report.conflicts += one.conflicts.size();
       }
-      results.push_back(std::move(one));
     }
     // The next push leaves before this answer is written down.
     const auto answered = std::move(in_flight.front().batch);

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +38,9 @@ std::string to_json_text(const FieldVersion& version);
 std::string to_json_text(const FieldVersions& versions);
 // Nullopt when `json` is not an object of valid versions.
 std::optional<FieldVersions> field_versions_from_json(const nlohmann::json& json);
+// The same read straight from a JSON text (no nlohmann document in between: every record pushed
+// has its stored versions read). Nullopt also when `text` is not JSON.
+std::optional<FieldVersions> field_versions_from_text(std::string_view text);
 // The version of `field`: its own entry, else the creation's, else none.
 std::optional<FieldVersion> version_of(const FieldVersions& versions, const std::string& field);
 
