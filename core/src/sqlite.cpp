@@ -156,4 +156,69 @@ void Transaction::commit() {
   done_ = true;
 }
 
+WalCheckpointer::WalCheckpointer(Database& writer, int wake_pages, int inline_pages)
+    : writer_(writer),
+      own_(writer.path(), Database::Mode::read_write),
+      wake_pages_(wake_pages),
+      inline_pages_(inline_pages),
+      thread_([this] { run(); }) {
+  sqlite3_wal_hook(writer_.handle(), &WalCheckpointer::on_commit, this);
+}
+
+WalCheckpointer::~WalCheckpointer() {
+  sqlite3_wal_autocheckpoint(writer_.handle(), 1000);  // SQLite's default, which removes our hook
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+}
+
+std::int64_t WalCheckpointer::background_checkpoints() const {
+  std::lock_guard lock(mutex_);
+  return background_;
+}
+
+std::int64_t WalCheckpointer::inline_checkpoints() const {
+  std::lock_guard lock(mutex_);
+  return inline_;
+}
+
+// Called by SQLite on the writer's thread after each commit, with the pages now in the log.
+int WalCheckpointer::on_commit(void* self, sqlite3* db, const char* schema, int pages) {
+  auto& checkpointer = *static_cast<WalCheckpointer*>(self);
+  if (pages >= checkpointer.inline_pages_) {
+    // BUSY (the thread is checkpointing now) is fine: the log is being copied anyway.
+    if (sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) == SQLITE_OK) {
+      std::lock_guard lock(checkpointer.mutex_);
+      ++checkpointer.inline_;
+    }
+  } else if (pages >= checkpointer.wake_pages_) {
+    {
+      std::lock_guard lock(checkpointer.mutex_);
+      checkpointer.pending_ = true;
+    }
+    checkpointer.wake_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void WalCheckpointer::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return pending_ || stopping_; });
+    if (stopping_) return;
+    pending_ = false;
+    lock.unlock();
+    // Copies what is committed; the writer restarts the log at its next transaction once
+    // everything was copied. A failure (BUSY: the writer checkpointing inline) waits for the
+    // next wake.
+    const bool done = sqlite3_wal_checkpoint_v2(own_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                                nullptr) == SQLITE_OK;
+    lock.lock();
+    if (done) ++background_;
+  }
+}
+
 }  // namespace relais::sqlite

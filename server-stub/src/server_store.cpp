@@ -255,6 +255,7 @@ ServerStore::ServerStore(const std::filesystem::path& path, const Vocabulary& vo
   epoch_ = meta("epoch");
   server_device_ = meta("server_device");
   if (!is_uuid(epoch_)) throw std::runtime_error(path.string() + ": meta.epoch is not a lower-case UUID");
+  checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(db_);
 }
 
 std::string ServerStore::meta(const std::string& key) {

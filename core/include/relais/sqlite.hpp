@@ -1,13 +1,16 @@
 #pragma once
 // A thin RAII layer over SQLite: move-only handles, prepared statements, a transaction guard
 // that rolls back unless committed, and exceptions that carry SQLite's extended error code.
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
 
 struct sqlite3;
@@ -115,6 +118,44 @@ class Transaction {
  private:
   Database& db_;
   bool done_ = false;
+};
+
+// Checkpoints a database in WAL mode from a thread of its own. SQLite's automatic checkpoint
+// copies the log back into the database inside the commit that crosses its threshold, while
+// that writer holds its locks; here the writer's commits only append to the log, and the copy
+// runs beside them (a PASSIVE checkpoint, on a second connection, never blocks the writer).
+//
+// Installs a WAL hook on `writer`, which replaces SQLite's automatic checkpoint: after a
+// commit that leaves `wake_pages` pages or more in the log, the thread is woken; at
+// `inline_pages` or more (the thread fell behind), the writer checkpoints then and there, as
+// SQLite would, so the log stays bounded. The writer must outlive this object.
+class WalCheckpointer {
+ public:
+  explicit WalCheckpointer(Database& writer, int wake_pages = 1000, int inline_pages = 16000);
+  WalCheckpointer(const WalCheckpointer&) = delete;
+  WalCheckpointer& operator=(const WalCheckpointer&) = delete;
+  // Stops the thread and gives the writer SQLite's automatic checkpoint back.
+  ~WalCheckpointer();
+
+  // Checkpoints completed by the thread and by the writer: for tests and benchmarks.
+  std::int64_t background_checkpoints() const;
+  std::int64_t inline_checkpoints() const;
+
+ private:
+  static int on_commit(void* self, sqlite3* db, const char* schema, int pages);
+  void run();
+
+  Database& writer_;
+  Database own_;
+  const int wake_pages_;
+  const int inline_pages_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool pending_ = false;
+  bool stopping_ = false;
+  std::int64_t background_ = 0;
+  std::int64_t inline_ = 0;
+  std::thread thread_;  // last: started once everything above is ready
 };
 
 }  // namespace relais::sqlite

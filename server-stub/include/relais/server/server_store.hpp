@@ -175,6 +175,9 @@ class ServerStore {
   Options options_;
   std::string epoch_;
   std::string server_device_;  // the device id of the versions the server itself stamps
+  // Copies the log into the database beside the pushes rather than inside one of them (after
+  // db_: stopped before it closes).
+  std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
 };
 
 // Today in the earliest time zone on Earth (UTC+14): the latest "today" any device can have.
