@@ -300,7 +300,9 @@ void HttpServer::Impl::routes() {
                                    json::array({problem_json("device_id", "mismatch",
                                                              "the token belongs to device " + caller.device_id)}));
                   }
-                  send_json_text(req, res, "{\"results\":" + store.push(caller, request.changes) + "}");
+                  // The checks that need no lock first, beside another push being written.
+                  const auto prechecked = store.precheck(request.changes);
+                  send_json_text(req, res, "{\"results\":" + store.push(caller, request.changes, &prechecked) + "}");
                 });
               });
 

@@ -255,6 +255,8 @@ ServerStore::ServerStore(const std::filesystem::path& path, const Vocabulary& vo
   epoch_ = meta("epoch");
   server_device_ = meta("server_device");
   if (!is_uuid(epoch_)) throw std::runtime_error(path.string() + ": meta.epoch is not a lower-case UUID");
+  // The assets' vocabulary outlives the store: a view that owns nothing.
+  vocabulary_in_use_ = std::shared_ptr<const Vocabulary>(std::shared_ptr<const Vocabulary>(), &vocabulary_);
   checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(db_);
 }
 
@@ -432,8 +434,10 @@ const Vocabulary& ServerStore::current_vocabulary() {
   const auto seq = (*statement).column_int64(0);
   if (!published_ || published_seq_ != seq) {
     try {
-      published_ = std::make_unique<Vocabulary>(vocabulary_.with_update(json::parse((*statement).column_text(1))));
+      published_ = std::make_shared<const Vocabulary>(vocabulary_.with_update(json::parse((*statement).column_text(1))));
       published_seq_ = seq;
+      std::lock_guard in_use(vocabulary_in_use_mutex_);
+      vocabulary_in_use_ = published_;
     } catch (const std::exception& error) {
       // Checked when published; only a store edited by hand gets here.
       std::cerr << "relais-server: the published vocabulary is unusable, ignored: " << error.what() << '\n';
@@ -566,9 +570,34 @@ std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::str
   return record;
 }
 
-std::string ServerStore::push(const Caller& caller, std::vector<PushChange>& changes) {
+ServerStore::Prechecked ServerStore::precheck(std::vector<PushChange>& changes) const {
+  Prechecked prechecked;
+  {
+    std::lock_guard in_use(vocabulary_in_use_mutex_);
+    prechecked.vocabulary = vocabulary_in_use_;
+  }
+  prechecked.today = options_.today();
+  const ValidationContext context{*prechecked.vocabulary, prechecked.today};
+  for (auto& change : changes) {
+    // As a new record, the change's fields are the record's, unless merge_new() would drop or
+    // take out some of them (null values, "_deleted").
+    auto& fields = change.change.fields;
+    const bool as_sent = std::none_of(fields.begin(), fields.end(), [](const json& value) { return value.is_null(); }) &&
+                         !fields.contains(kDeletedField);
+    if (!as_sent) continue;
+    // Checked in place with its id for a moment, rather than copied (fields never hold "id").
+    fields["id"] = change.id;
+    change.problems_as_new = check_record(change.kind, fields, context).problems;
+    fields.erase("id");
+  }
+  return prechecked;
+}
+
+std::string ServerStore::push(const Caller& caller, std::vector<PushChange>& changes, const Prechecked* prechecked) {
   std::lock_guard lock(mutex_);
   PushBatch batch{options_.today(), options_.now_ms(), 0, 0, current_vocabulary()};
+  batch.prechecked = prechecked != nullptr && prechecked->vocabulary.get() == &batch.vocabulary &&
+                     prechecked->today == batch.today;
   std::string results = "[";
   sqlite::Transaction transaction(db_);
   // Pushes are serialized by the mutex and the write lock: the sequence numbers of this one can
@@ -653,11 +682,17 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
   // The merged record must pass the model's rules, unless the change only deletes it (a
   // deletion is never refused, even of a record that the rules of today would refuse).
   if (!(only_deletion && outcome.merged.deleted)) {
-    // Checked in place with its id for a moment, rather than copied.
-    outcome.merged.fields["id"] = change.id;
-    const auto checked = check_record(change.kind, outcome.merged.fields, ValidationContext{batch.vocabulary, today});
-    outcome.merged.fields.erase("id");
-    if (!checked.ok()) return result_text(rejected(change.id, problems_json(checked.problems)));
+    // A new record whose fields are those precheck() checked: its problems are known.
+    Problems problems;
+    if (!stored && batch.prechecked && change.problems_as_new) {
+      problems = std::move(*change.problems_as_new);
+    } else {
+      // Checked in place with its id for a moment, rather than copied.
+      outcome.merged.fields["id"] = change.id;
+      problems = check_record(change.kind, outcome.merged.fields, ValidationContext{batch.vocabulary, today}).problems;
+      outcome.merged.fields.erase("id");
+    }
+    if (!problems.empty()) return result_text(rejected(change.id, problems_json(problems)));
   }
 
   if (outcome.changed) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relais/merge.hpp"
+#include "relais/problem.hpp"
 #include "relais/records.hpp"
 
 namespace relais::server {
@@ -68,6 +69,9 @@ struct PushChange {
   // The text of "fields" as it was sent (valid JSON, no duplicate keys): a new record's fields
   // are stored as they came instead of being written again.
   std::string fields_text;
+  // Set by ServerStore::precheck(): the problems of this change taken as a new record (empty
+  // when it is a valid one).
+  std::optional<Problems> problems_as_new;
 };
 
 // SHA-256 of the change's kind and of the version and base of each of its fields. A version

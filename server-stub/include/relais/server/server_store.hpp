@@ -120,7 +120,19 @@ class ServerStore {
   // One result per change, in order, as the text of a JSON array (each result is written once:
   // kept for a resend and put in the answer as it is); one transaction, committed before
   // returning. A new record's values are moved out of its change.
-  std::string push(const Caller& caller, std::vector<PushChange>& changes);
+  //
+  // `prechecked`: what precheck() was called with, for these changes.
+  struct Prechecked {
+    std::shared_ptr<const Vocabulary> vocabulary;
+    Date today;
+  };
+  std::string push(const Caller& caller, std::vector<PushChange>& changes, const Prechecked* prechecked = nullptr);
+  // Checks each change, without the store lock, as the new record most pushed changes are
+  // (PushChange::problems_as_new): push() then only looks the result up, which shortens the
+  // part of a push that other pushes wait for. A change that sets a field to null or says
+  // "_deleted" is left to push(), and so is every change when the vocabulary or the day is no
+  // longer the same by then.
+  Prechecked precheck(std::vector<PushChange>& changes) const;
   // Throws ApiError 410 resync_required for a cursor of another store or from the future.
   PullResult pull(const Caller& caller, const std::optional<Cursor>& cursor, std::int64_t limit);
 
@@ -150,6 +162,7 @@ class ServerStore {
     std::int64_t next_seq = 0;   // the change sequence number of the next record written
     std::int64_t max_clock = 0;  // the greatest version clock applied, for the server's clock
     const Vocabulary& vocabulary;  // with the published update
+    bool prechecked = false;       // the changes' problems_as_new hold for this batch
   };
   std::string push_one(const Caller& caller, PushChange& change, PushBatch& batch);
   std::int64_t next_change_seq();
@@ -169,8 +182,11 @@ class ServerStore {
   mutable std::mutex mutex_;
   sqlite::Database db_;
   const Vocabulary& vocabulary_;
-  std::unique_ptr<Vocabulary> published_;  // vocabulary_ with the published update
-  std::int64_t published_seq_ = -1;         // the change_seq of that update
+  std::shared_ptr<const Vocabulary> published_;  // vocabulary_ with the published update
+  std::int64_t published_seq_ = -1;               // the change_seq of that update
+  // The vocabulary the last push was checked with, for precheck() (which does not take mutex_).
+  mutable std::mutex vocabulary_in_use_mutex_;
+  std::shared_ptr<const Vocabulary> vocabulary_in_use_;
   const Translator& translator_;
   Options options_;
   std::string epoch_;
