@@ -157,15 +157,21 @@ void set_value(RecordState& state, const std::string& field, const json& value) 
 MergeOutcome merge_new(IncomingChange& incoming) {
   MergeOutcome outcome;
   outcome.changed = true;
-  auto& fields = incoming.fields.get_ref<json::object_t&>();
-  for (auto& [field, value] : fields) {
-    if (field == kDeletedField) {
-      outcome.merged.deleted = value.is_boolean() && value.get<bool>();
-    } else if (!value.is_null()) {
-      outcome.merged.fields.emplace(field, std::move(value));
+  // The change's object becomes the record's, less its null fields and "_deleted": no field
+  // is copied or moved one by one.
+  outcome.merged.fields = std::move(incoming.fields);
+  incoming.fields = json::object();
+  auto& fields = outcome.merged.fields.get_ref<json::object_t&>();
+  for (auto it = fields.begin(); it != fields.end();) {
+    if (it->first == kDeletedField) {
+      outcome.merged.deleted = it->second.is_boolean() && it->second.get<bool>();
+      it = fields.erase(it);
+    } else if (it->second.is_null()) {
+      it = fields.erase(it);
+    } else {
+      ++it;
     }
   }
-  fields.clear();
   outcome.merged.versions = incoming.versions;
   return outcome;
 }
