@@ -124,6 +124,47 @@ TEST_CASE("after an acknowledged push only changed fields go out, with the versi
   CHECK(change.versions.at("duree") > created_version);
 }
 
+TEST_CASE("an outbox of several kinds: each record once, its current row, parents first", "[sync]") {
+  // Sessions come with their journal entries, other kinds are read one by one: both ways give
+  // the record as it is now, once, however often it was journaled.
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto first = add_session(*store);
+  auto checked = relais::check_record(RecordKind::lot, json{{"date", "2026-01-10"}, {"type_donateur", "entreprise"}},
+                                      relais::test::context());
+  REQUIRE(checked.ok());
+  const auto added = store->add(checked.record);
+  REQUIRE(added.ok());
+  const auto lot = added.ids.front();
+  const auto second = add_session(*store);
+  REQUIRE(store->update(first, json{{"duree", 90}}).ok());
+  REQUIRE(store->update(lot, json{{"nom_donateur", "Rhône Offset"}}).ok());
+  REQUIRE(store->update(first, json{{"duree", 120}}).ok());
+
+  const auto outbox = store->outbox(100);
+  REQUIRE(outbox.changes.size() == 3);
+  CHECK(outbox.changes[0].kind == RecordKind::lot);  // a parent kind before sessions
+  CHECK(outbox.changes[0].id == lot);
+  CHECK(outbox.changes[0].incoming().fields["nom_donateur"] == "Rhône Offset");
+  CHECK(outbox.changes[1].id == first);
+  CHECK(outbox.changes[1].incoming().fields["duree"] == 120);
+  CHECK(outbox.changes[2].id == second);
+  for (const auto& change : outbox.changes) CHECK(relais::missing_versions(change.incoming()).empty());
+
+  // Acknowledged, then one more edit of each: only the edited fields, with their bases.
+  store->acknowledge_push(outbox, all_applied(outbox));
+  CHECK(store->outbox(100).changes.empty());
+  REQUIRE(store->update(second, json{{"duree", 30}}).ok());
+  REQUIRE(store->update(lot, json{{"nom_donateur", "Emmaüs Connect"}}).ok());
+  const auto edits = store->outbox(100);
+  REQUIRE(edits.changes.size() == 2);
+  CHECK(edits.changes[0].id == lot);
+  CHECK(edits.changes[0].incoming().fields == json{{"nom_donateur", "Emmaüs Connect"}});
+  CHECK(edits.changes[1].id == second);
+  CHECK(edits.changes[1].incoming().fields == json{{"duree", 30}});
+  CHECK(edits.changes[1].bases.count("duree") == 1);
+}
+
 TEST_CASE("a record edited while its push is in flight is pushed again", "[sync]") {
   relais::test::TempDir dir;
   auto store = relais::test::open_store(dir / "relais.db");

@@ -986,10 +986,26 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
   }
   // Journal order, until `max_records` distinct records: every entry up to up_to_seq belongs to
   // a record in the outbox, so the checkpoint can move there once the server has answered.
+  // A session's row and what the server acknowledged of it come with its journal entry (one
+  // query for the whole batch: most journaled records are sessions); the rows of other kinds
+  // are read one by one after.
+  struct Row {
+    std::string body;
+    bool deleted = false;
+    std::string versions;
+    std::optional<std::string> synced;
+  };
   std::deque<std::pair<RecordKind, std::string>> records;
+  std::vector<std::optional<Row>> rows;  // one per record, when read with the journal
   std::unordered_set<std::string_view> seen;
   {
-    const auto lease = db_.cached("SELECT seq, kind, record_id FROM journal WHERE seq > ? ORDER BY seq");
+    static const std::string kJournalWithSessions =
+        std::string("SELECT j.seq, j.kind, j.record_id, r.id IS NOT NULL, r.body, r.deleted_at IS NOT NULL,"
+                    " r.field_versions, s.synced_versions FROM journal j LEFT JOIN ") +
+        spec_of(RecordKind::session).table + " r ON j.kind = '" + std::string(to_string(RecordKind::session)) +
+        "' AND r.id = j.record_id LEFT JOIN sync_records s ON r.id IS NOT NULL AND s.record_id = j.record_id"
+        " WHERE j.seq > ? ORDER BY j.seq";
+    const auto lease = db_.cached(kJournalWithSessions);
     auto& statement = *lease;
     statement.bind(1, pushed);
     while (statement.step()) {
@@ -1001,34 +1017,45 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
         if (records.size() == max_records) break;
         records.emplace_back(parse_record_kind(statement.column_text(1)).value_or(RecordKind::session), std::move(id));
         seen.insert(records.back().second);
+        std::optional<Row> row;
+        if (statement.column_int64(3) != 0) {
+          row = Row{statement.column_text(4), statement.column_int64(5) != 0, statement.column_text(6),
+                    statement.column_optional_text(7)};
+        }
+        rows.push_back(std::move(row));
       }
       out.up_to_seq = statement.column_int64(0);
     }
   }
-  for (const auto& [kind, id] : records) {
-    // The row and what the server acknowledged of it, in one read.
+  // A row of another kind (or none: the record is gone).
+  const auto read_row = [this](RecordKind kind, const std::string& id) -> std::optional<Row> {
     const auto lease = db_.cached(std::string("SELECT r.body, r.deleted_at, r.field_versions, s.synced_versions FROM ") +
                                   spec_of(kind).table + " r LEFT JOIN sync_records s ON s.record_id = r.id WHERE r.id = ?");
     auto& statement = *lease;
     statement.bind(1, id);
-    if (!statement.step()) continue;
-    const auto versions = stored_versions(statement.column_text(2));
-    const auto synced_text = statement.column_optional_text(3);
-    const auto synced = synced_text ? stored_versions(*synced_text) : FieldVersions{};
-    const bool deleted = !statement.is_null(1);
+    if (!statement.step()) return std::nullopt;
+    return Row{statement.column_text(0), !statement.is_null(1), statement.column_text(2), statement.column_optional_text(3)};
+  };
+  for (std::size_t index = 0; index < records.size(); ++index) {
+    const auto& [kind, id] = records[index];
+    auto row = rows[index] ? std::move(rows[index]) : read_row(kind, id);
+    if (!row) continue;
+    const auto versions = stored_versions(row->versions);
+    const auto synced = row->synced ? stored_versions(*row->synced) : FieldVersions{};
+    const bool deleted = row->deleted;
     OutgoingChange change{kind, id, {}, {}, {}};
 
     // The common case, a new record pushed for the first time: every field goes out under the
     // creation's version, and the stored body is the fields object. It is sent as it is.
     const auto creation = versions.find(kCreationKey);
     if (synced.empty() && versions.size() == 1 && creation != versions.end() && !deleted) {
-      change.fields = statement.column_text(0);
+      change.fields = std::move(row->body);
       change.versions.emplace(kCreationKey, creation->second);
       out.changes.push_back(std::move(change));
       continue;
     }
 
-    auto body = parse_stored_json(statement.column_text(0));
+    auto body = parse_stored_json(row->body);
     std::set<std::string> names;
     for (const auto& item : body.items()) names.insert(item.key());
     for (const auto& [field, version] : versions) {
