@@ -66,17 +66,13 @@ void JsonParser::end() {
 
 json JsonParser::value() { return parse_value(0); }
 
-std::string JsonParser::string() {
-  skip_whitespace();
-  if (at_ >= text_.size() || text_[at_] != '"') fail("expected a string");
-  std::string out;
-  parse_string_into(out);
-  return out;
-}
+std::string JsonParser::string() { return string_or_fail("expected a string"); }
 
-std::string JsonParser::key() {
+std::string JsonParser::key() { return string_or_fail("expected a key (a string)"); }
+
+std::string JsonParser::string_or_fail(const char* reason) {
   skip_whitespace();
-  if (at_ >= text_.size() || text_[at_] != '"') fail("expected a key (a string)");
+  if (at_ >= text_.size() || text_[at_] != '"') fail(reason);
   std::string out;
   parse_string_into(out);
   return out;

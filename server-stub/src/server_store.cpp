@@ -570,6 +570,19 @@ std::optional<ServerStore::StoredRecord> ServerStore::load_record(const std::str
   return record;
 }
 
+namespace {
+
+// The problems of a record's fields (which never hold "id") under the model's rules, checked in
+// place with its id for a moment rather than copied.
+Problems problems_of_record(RecordKind kind, const std::string& id, json& fields, const ValidationContext& context) {
+  fields["id"] = id;
+  auto problems = check_record(kind, fields, context).problems;
+  fields.erase("id");
+  return problems;
+}
+
+}  // namespace
+
 ServerStore::Prechecked ServerStore::precheck(std::vector<PushChange>& changes) const {
   Prechecked prechecked;
   {
@@ -585,10 +598,7 @@ ServerStore::Prechecked ServerStore::precheck(std::vector<PushChange>& changes) 
     const bool as_sent = std::none_of(fields.begin(), fields.end(), [](const json& value) { return value.is_null(); }) &&
                          !fields.contains(kDeletedField);
     if (!as_sent) continue;
-    // Checked in place with its id for a moment, rather than copied (fields never hold "id").
-    fields["id"] = change.id;
-    change.problems_as_new = check_record(change.kind, fields, context).problems;
-    fields.erase("id");
+    change.problems_as_new = problems_of_record(change.kind, change.id, fields, context);
   }
   return prechecked;
 }
@@ -687,10 +697,8 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
     if (!stored && batch.prechecked && change.problems_as_new) {
       problems = std::move(*change.problems_as_new);
     } else {
-      // Checked in place with its id for a moment, rather than copied.
-      outcome.merged.fields["id"] = change.id;
-      problems = check_record(change.kind, outcome.merged.fields, ValidationContext{batch.vocabulary, today}).problems;
-      outcome.merged.fields.erase("id");
+      problems = problems_of_record(change.kind, change.id, outcome.merged.fields,
+                                    ValidationContext{batch.vocabulary, today});
     }
     if (!problems.empty()) return result_text(rejected(change.id, problems_json(problems)));
   }

@@ -67,6 +67,7 @@ class JsonParser {
   nlohmann::json parse_value(int depth);
   void check_depth(int depth) const;  // before an object or array at `depth`
   std::string key();
+  std::string string_or_fail(const char* reason);  // a string next, or `reason`
   nlohmann::json parse_number();
   void parse_string_into(std::string& out);
   void skip_whitespace();
