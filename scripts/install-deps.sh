@@ -8,6 +8,7 @@ packages=(
   libsqlite3-dev sqlite3
   libcurl4-openssl-dev nlohmann-json3-dev
   libimgui-dev libglfw3-dev libstb-dev libx11-dev libxext-dev  # the app: Xlib and MIT-SHM for its software renderer
+  libxrandr-dev libxrender-dev  # GLFW/glfw3native.h (the X11 presenter) includes Xrandr.h, which includes Xrender.h
   catch2 libcpp-httplib-dev libxlsxwriter-dev python3-openpyxl
   libssl-dev zlib1g-dev
   fonts-dejavu-core xvfb xauth libgl1-mesa-dri
