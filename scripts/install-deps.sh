@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Relais needs to build, test and run, skipping the ones
 # already there (so a machine that has them needs no network at all).
+# --list prints the packages, one a line, and installs nothing (scripts/check-build-deps.py).
 set -euo pipefail
 
 packages=(
@@ -14,6 +15,11 @@ packages=(
   fonts-dejavu-core xvfb xauth libgl1-mesa-dri
   file curl appstream desktop-file-utils  # packages: CPack (file), scripts/check-packages.sh
 )
+
+if [ "${1:-}" = --list ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 missing=()
 for package in "${packages[@]}"; do

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <sstream>
 
 #include "relais/dates.hpp"
@@ -75,10 +74,15 @@ std::string date_for_store(const std::string& typed) {
   char slash1 = 0, slash2 = 0;
   std::istringstream in(text);
   if (in >> day >> slash1 >> month >> slash2 >> year && slash1 == '/' && slash2 == '/' && in.peek() == EOF) {
-    if (year < 100) year += 2000;
-    char buffer[16];
-    std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02d", year, month, day);
-    return buffer;
+    if (year >= 0 && year < 100) year += 2000;
+    // Out of range parts go as typed too: the date rule names them, and the text below never
+    // needs more than four digits a part.
+    if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 || day > 31) return text;
+    const auto padded = [](int value, std::size_t width) {
+      auto digits = std::to_string(value);
+      return std::string(width > digits.size() ? width - digits.size() : 0, '0') + digits;
+    };
+    return padded(year, 4) + '-' + padded(month, 2) + '-' + padded(day, 2);
   }
   return text;
 }
