@@ -3,6 +3,7 @@
 // nested value's offsets.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,8 +17,17 @@ using relais::parse_json;
 
 namespace {
 
-// Equal values, and numbers of the same kind (unsigned, signed or floating), at every level.
+// A number nlohmann reads as a double that parse_json makes an integer (canonical numbers).
+bool integral_double(const json& value) {
+  if (!value.is_number_float()) return false;
+  const auto number = value.get<double>();
+  return std::trunc(number) == number && std::fabs(number) <= 9007199254740992.0;
+}
+
+// Equal values, and numbers of the same kind (unsigned, signed or floating), at every level;
+// `a` (parse_json's) holds an integer where `b` (nlohmann's) holds a whole double.
 bool same(const json& a, const json& b) {
+  if (integral_double(b)) return a.is_number_integer() && a.get<double>() == b.get<double>();
   if (a.type() != b.type()) return false;
   if (a.is_object()) {
     if (a.size() != b.size()) return false;
@@ -97,6 +107,26 @@ TEST_CASE("parse_json gives nlohmann's values for valid texts", "[json]") {
   CHECK(parse_json("-3").is_number_integer());
   CHECK(parse_json("-3").get<std::int64_t>() == -3);
   CHECK(parse_json("18446744073709551616").is_number_float());
+}
+
+TEST_CASE("parse_json writes numbers in canonical form: a whole number is an integer", "[json]") {
+  for (const auto* text : {"3e1", "30.0", "300e-1", "3.0E1", "30"}) {
+    INFO(text);
+    const auto value = parse_json(text);
+    CHECK(value.is_number_integer());
+    CHECK(value.dump() == "30");
+  }
+  CHECK(parse_json("-0.0").dump() == "0");
+  CHECK(parse_json("1.50").dump() == "1.5");
+  CHECK(parse_json("1e300").is_number_float());
+  CHECK(parse_json("9007199254740993.0").is_number_float());  // past 2^53: not exact, stays a double
+  // The cursor says when a number was written otherwise than canonically.
+  JsonParser plain(R"({"duree": 30, "poids": 2})");
+  plain.value();
+  CHECK_FALSE(plain.read_noncanonical_number());
+  JsonParser written(R"({"duree": 3e1})");
+  written.value();
+  CHECK(written.read_noncanonical_number());
 }
 
 TEST_CASE("parse_json refuses invalid texts and names the byte", "[json]") {

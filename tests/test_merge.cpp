@@ -124,6 +124,30 @@ TEST_CASE("concurrent edits: the greater version wins and the loser is logged", 
   }
 }
 
+TEST_CASE("a device's own earlier change is never a conflict, whatever base it sent", "[merge]") {
+  // Issue 14.6: a creation applied on the server whose answer was lost, then edited on the same
+  // device: the edit comes without a base, yet that device knew what it replaced.
+  const auto stored = created(100);  // made by device A
+  SECTION("a newer edit of the same device, without a base, wins quietly") {
+    const auto outcome = merge(stored, change("duree", 45, at(200, kDeviceA)));
+    CHECK(outcome.changed);
+    CHECK(outcome.conflicts.empty());
+    CHECK(outcome.merged.fields["duree"] == 45);
+  }
+  SECTION("an older change of the same device, arriving late, changes nothing and is no conflict") {
+    const auto edited = merge(stored, change("duree", 45, at(200, kDeviceA))).merged;
+    const auto outcome = merge(edited, change("duree", 40, at(150, kDeviceA)));
+    CHECK_FALSE(outcome.changed);
+    CHECK(outcome.conflicts.empty());
+    CHECK(outcome.merged.fields["duree"] == 45);
+  }
+  SECTION("another device's edit without a base is still a conflict") {
+    const auto outcome = merge(stored, change("duree", 45, at(200, kDeviceB)));
+    REQUIRE(outcome.conflicts.size() == 1);
+    CHECK(outcome.conflicts.front().lost_value == 30);
+  }
+}
+
 TEST_CASE("a deletion is a field like the others", "[merge]") {
   const auto deleted = merge(created(), change(relais::kDeletedField, true, at(200), at(100)));
   CHECK(deleted.merged.deleted);

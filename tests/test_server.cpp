@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relais/csv.hpp"
+#include "relais/server/attempt_throttle.hpp"
 #include "relais/server/crypto.hpp"
 #include "relais/server/protocol.hpp"
 #include "relais/server/server_store.hpp"
@@ -1201,4 +1202,212 @@ TEST_CASE("Statistics and exports: scoped by role, refreshed after pushes and de
     CHECK(result.exit_code == 2);
     CHECK_FALSE(fs::exists(dir / "x.csv"));
   }
+}
+
+// [SECTION] What a device may not do (issue 14) ---------------------------------------------------
+
+namespace {
+
+std::int64_t now_version(std::int64_t ahead_ms = 0) {
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  return (now + ahead_ms) << 16;
+}
+
+std::string first_reason(const json& result) {
+  return result.contains("problems") && !result["problems"].empty() ? result["problems"][0].value("reason", "") : "";
+}
+
+}  // namespace
+
+TEST_CASE("A device cannot bend the clocks, push another device's versions, or take over a device id",
+          "[server][hostile]") {
+  OneAdvisor world;
+  auto& api = world.api;
+  const auto& device = world.device;
+
+  SECTION("a clock ahead of the server's by more than the skew is refused, per record, with its reason") {
+    const auto far = relais::make_uuid_v7();
+    const auto hours = relais::make_uuid_v7();
+    const auto fine = relais::make_uuid_v7();
+    json forever = change("session", far, session_fields(), 0, device.device_id);
+    forever["versions"] = {{"*", json::array({INT64_MAX, device.device_id})}};
+    const auto results =
+        push_ok(api, device, {forever, change("session", hours, session_fields(), now_version(3 * 3600 * 1000), device.device_id),
+                              change("session", fine, session_fields(), now_version(30 * 60 * 1000), device.device_id)});
+    CHECK(results[0]["status"] == "rejected");
+    CHECK(first_reason(results[0]) == "clock_ahead");
+    CHECK(results[0]["problems"][0]["message"].get<std::string>().find("avance de") != std::string::npos);
+    CHECK(results[1]["status"] == "rejected");
+    CHECK(first_reason(results[1]) == "clock_ahead");
+    CHECK(results[2]["status"] == "applied");
+    CHECK(count_rows(world.db, "SELECT count(*) FROM records WHERE kind = 'session'") == 1);
+    // The server's clock did not move with the refused ones.
+    CHECK(relais::sqlite::Database(world.db, relais::sqlite::Database::Mode::read_only)
+              .query_int64("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'hlc_last'") <=
+          now_version(3600 * 1000 + 60'000));
+  }
+
+  SECTION("every answer gives the server's time") {
+    const auto reply = api.get("/api/v1/pull", device.token);
+    const auto header = reply.headers.find(std::string(relais::wire::kServerTimeHeader));
+    REQUIRE(header != reply.headers.end());
+    CHECK(std::abs((std::stoll(header->second) << 16) - now_version()) < (std::int64_t{60'000} << 16));
+    const auto refused = api.get("/api/v1/pull");
+    CHECK(refused.status == 401);
+    CHECK(refused.headers.count(std::string(relais::wire::kServerTimeHeader)) == 1);
+  }
+
+  SECTION("a version stamped by another device is refused") {
+    const auto id = relais::make_uuid_v7();
+    const auto results = push_ok(api, device, {change("session", id, session_fields(), 100, world.reader.device_id)});
+    CHECK(results[0]["status"] == "rejected");
+    CHECK(first_reason(results[0]) == "foreign_device");
+    CHECK(results[0]["problems"][0]["field"] == "versions.date");
+  }
+
+  SECTION("a creation whose answer was lost, then edited on the same device, is no conflict") {
+    const auto id = relais::make_uuid_v7();
+    push_ok(api, device, {change("session", id, session_fields(45), 100, device.device_id)});  // answer "lost"
+    const auto edited = push_ok(api, device, {change("session", id, {{"duree", 60}}, 200, device.device_id)});
+    CHECK(edited[0]["status"] == "applied");
+    CHECK(count_rows(world.db, "SELECT count(*) FROM conflicts") == 0);
+  }
+
+  SECTION("another user's enrollment cannot take a device id over") {
+    const auto other = admin(world.db, {"add-user", "--structure", world.structure, "--role", "mediateur", "--name", "Durand"});
+    const auto code = admin(world.db, {"enroll-code", "--user", other});
+    const auto taken = api.post("/api/v1/enroll", json{{"code", code}, {"device_id", device.device_id}});
+    CHECK(taken.status == 409);
+    CHECK(taken.error_code() == "device_taken");
+    CHECK(taken.body["error"]["problems"][0]["field"] == "device_id");
+    // The victim's token still works, and the code was not spent.
+    CHECK(api.get("/api/v1/pull", device.token).status == 200);
+    const auto fresh = api.post("/api/v1/enroll", json{{"code", code}, {"device_id", relais::make_uuid_v7()}});
+    CHECK(fresh.status == 200);
+    // The same user enrolling the same device again is fine (a new token).
+    const auto again = api.post("/api/v1/enroll", json{{"code", admin(world.db, {"enroll-code", "--user", world.user})},
+                                                       {"device_id", device.device_id}});
+    CHECK(again.status == 200);
+  }
+}
+
+TEST_CASE("A child is accepted only under a parent in the pusher's scope of writes", "[server][hostile]") {
+  TempDir dir;
+  const auto db = dir / "server.db";
+  const auto structure_a = admin(db, {"add-structure", "--name", "France Services Villeurbanne"});
+  const auto structure_b = admin(db, {"add-structure", "--name", "Médiathèque de Bron"});
+  const auto advisor_a = admin(db, {"add-user", "--structure", structure_a, "--role", "mediateur", "--name", "Benali"});
+  const auto coordinator_a =
+      admin(db, {"add-user", "--structure", structure_a, "--role", "coordinateur", "--name", "Martin"});
+  const auto advisor_b = admin(db, {"add-user", "--structure", structure_b, "--role", "mediateur", "--name", "Petit"});
+  const auto coordinator_b =
+      admin(db, {"add-user", "--structure", structure_b, "--role", "coordinateur", "--name", "Roux"});
+  const auto administrator = admin(db, {"add-user", "--structure", structure_b, "--role", "admin", "--name", "Admin"});
+  ServerProcess server(db);
+  Api api(server.port());
+  const auto a = enroll(api, db, advisor_a);
+  const auto coord_a = enroll(api, db, coordinator_a);
+  const auto b = enroll(api, db, advisor_b);
+  const auto coord_b = enroll(api, db, coordinator_b);
+  const auto admin_device = enroll(api, db, administrator);
+
+  const json lot_fields = {{"date", "2026-01-10"}, {"type_donateur", "entreprise"}, {"nom_donateur", "Rhône Offset"}};
+  const auto lot_b = relais::make_uuid_v7();
+  const auto device_b = relais::make_uuid_v7();
+  const auto lot_a = relais::make_uuid_v7();
+  const auto results_b = push_ok(
+      api, b, {change("lot", lot_b, lot_fields, 100, b.device_id),
+               change("device", device_b, {{"lot_id", lot_b}, {"type", "ordinateur_portable"}}, 100, b.device_id)});
+  CHECK(results_b[1]["status"] == "applied");
+  CHECK(push_ok(api, a, {change("lot", lot_a, lot_fields, 100, a.device_id)})[0]["status"] == "applied");
+
+  const json erasure = {{"device_id", device_b}, {"type", "efface"}, {"date", "2026-01-12"}, {"auteur", "Benali"},
+                        {"methode", "purge"}, {"resultat", "reussi"}};
+  // Every child kind, under a parent of another structure, another advisor, or none.
+  const auto device_in = [&](const std::string& lot) {
+    return change("device", relais::make_uuid_v7(), {{"lot_id", lot}, {"type", "smartphone"}}, 200, a.device_id);
+  };
+  const auto event_on = [&](const std::string& device, const Device& pusher) {
+    json fields = erasure;
+    fields["device_id"] = device;
+    return change("event", relais::make_uuid_v7(), fields, 200, pusher.device_id);
+  };
+  const auto refused = push_ok(api, a, {device_in(lot_b), event_on(device_b, a), device_in(relais::make_uuid_v7()),
+                                         event_on(relais::make_uuid_v7(), a), device_in(device_b)});
+  CHECK(refused[0]["status"] == "rejected");
+  CHECK(first_reason(refused[0]) == "forbidden");
+  CHECK(refused[0]["problems"][0]["field"] == "lot_id");
+  CHECK(refused[1]["status"] == "rejected");
+  CHECK(first_reason(refused[1]) == "forbidden");
+  CHECK(refused[1]["problems"][0]["field"] == "device_id");
+  CHECK(first_reason(refused[2]) == "parent_not_found");
+  CHECK(first_reason(refused[3]) == "parent_not_found");
+  CHECK(first_reason(refused[4]) == "parent_not_found");  // a device is no lot
+  // A coordinator of B cannot hang anything on its advisor's lot either (writes are the owner's).
+  const auto coordinator_event = push_ok(api, coord_b, {event_on(device_b, coord_b)});
+  CHECK(first_reason(coordinator_event[0]) == "forbidden");
+  // Nor a coordinator on its own structure's advisor's lot.
+  CHECK(first_reason(push_ok(api, coord_a, {change("device", relais::make_uuid_v7(), {{"lot_id", lot_a}, {"type", "smartphone"}},
+                                                   200, coord_a.device_id)})[0]) == "forbidden");
+  // Moving one's own device into another's lot is refused too.
+  const auto own_device = relais::make_uuid_v7();
+  CHECK(push_ok(api, a, {change("device", own_device, {{"lot_id", lot_a}, {"type", "smartphone"}}, 300, a.device_id)})[0]
+            ["status"] == "applied");
+  const auto moved = push_ok(api, a, {change("device", own_device, {{"lot_id", lot_b}}, 400, a.device_id)});
+  CHECK(first_reason(moved[0]) == "forbidden");
+  // An administrator may.
+  CHECK(push_ok(api, admin_device, {event_on(device_b, admin_device)})[0]["status"] == "applied");
+
+  // Nobody of A reads B's lot or device through any of this.
+  for (const auto* reader : {&a, &coord_a}) {
+    const auto pulled = pull_all(api, *reader);
+    CHECK_FALSE(has(pulled, lot_b));
+    CHECK_FALSE(has(pulled, device_b));
+  }
+  CHECK(count_rows(db, "SELECT count(*) FROM records WHERE kind IN ('device', 'event') AND structure_id = '" +
+                           structure_a + "' AND json_extract(fields, '$.lot_id') = '" + lot_b + "'") == 0);
+}
+
+TEST_CASE("AttemptThrottle counts failures per address over a sliding window, in bounded memory", "[server]") {
+  std::int64_t now = 1'000'000;
+  relais::server::AttemptThrottle throttle(3, 60'000, [&now] { return now; });
+  for (int i = 0; i < 3; ++i) {
+    CHECK(throttle.wait_ms("10.0.0.1") == 0);
+    throttle.failed("10.0.0.1");
+    now += 1000;
+  }
+  CHECK(throttle.wait_ms("10.0.0.1") == 60'000 - 3000);  // until the first failure leaves the minute
+  CHECK(throttle.wait_ms("10.0.0.2") == 0);               // others are not slowed down
+  now += 57'000;
+  CHECK(throttle.wait_ms("10.0.0.1") == 0);
+  throttle.failed("10.0.0.1");
+  CHECK(throttle.wait_ms("10.0.0.1") > 0);
+  throttle.succeeded("10.0.0.1");
+  CHECK(throttle.wait_ms("10.0.0.1") == 0);
+  // Many addresses: the oldest are forgotten, none is refused wrongly.
+  for (std::size_t i = 0; i < relais::server::AttemptThrottle::kMaxAddresses + 10; ++i) throttle.failed("a" + std::to_string(i));
+  CHECK(throttle.wait_ms("a0") == 0);
+}
+
+TEST_CASE("Failed enrollments are throttled per client address and logged", "[server][hostile]") {
+  OneAdvisor world;
+  auto& api = world.api;
+  const auto guess = [&](const std::string& code, httplib::Headers headers = {{"Relais-Protocol", "1"}}) {
+    return api.post("/api/v1/enroll", json{{"code", code}, {"device_id", relais::make_uuid_v7()}}.dump(), {}, headers);
+  };
+  for (int i = 0; i < 10; ++i) CHECK(guess("AAAA-BBBB-CCCC").status == 401);
+  const auto refused = guess("AAAA-BBBB-CCCC");
+  CHECK(refused.status == 429);
+  CHECK(refused.error_code() == "too_many_attempts");
+  CHECK(refused.headers.count("Retry-After") == 1);
+  // Even a good code waits, from that address...
+  const auto code = admin(world.db, {"enroll-code", "--user", world.user});
+  CHECK(guess(code).status == 429);
+  // ...but another client behind the reverse proxy is not slowed down.
+  CHECK(guess(code, {{"Relais-Protocol", "1"}, {"X-Forwarded-For", "203.0.113.7"}}).status == 200);
+  // Every failure is in the server's log, with its address.
+  CHECK(world.server->err().find("enrollment refused from 127.0.0.1: enrollment_failed (10 failures") !=
+        std::string::npos);
 }

@@ -77,3 +77,27 @@ TEST_CASE("the writer checkpoints itself when the checkpointer's thread falls be
   CHECK(wal_size(path) <= (kInlinePages + 8) * (page_size + 24) + 32);
   CHECK(db.query_int64("SELECT count(*) FROM rows") == 300);
 }
+
+TEST_CASE("a store file is readable by its owner only", "[sqlite]") {
+  relais::test::TempDir dir;
+  const auto path = dir / "new.db";
+  {
+    relais::sqlite::Database db(path);
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec("CREATE TABLE t (x)");
+    db.exec("INSERT INTO t VALUES (1)");
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      INFO(suffix);
+      const auto file = path.string() + suffix;
+      REQUIRE(std::filesystem::exists(file));
+      CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+            (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+    }
+  }
+  // One made world-readable by an earlier build is narrowed when opened for writing.
+  std::filesystem::permissions(path, std::filesystem::perms::others_read | std::filesystem::perms::group_read,
+                               std::filesystem::perm_options::add);
+  relais::sqlite::Database again(path, relais::sqlite::Database::Mode::read_write);
+  CHECK((std::filesystem::status(path).permissions() & (std::filesystem::perms::group_all | std::filesystem::perms::others_all)) ==
+        std::filesystem::perms::none);
+}

@@ -18,6 +18,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "relais/dates.hpp"
+#include "relais/hlc.hpp"
 #include "relais/sqlite.hpp"
 #include "relais/sync_engine.hpp"
 #include "server_process.hpp"
@@ -43,9 +45,14 @@ struct Team {
       RELAIS_SERVER_PATH, server_db, {"add-user", "--structure", structure, "--role", "coordinateur", "--name", "Martin"});
   std::unique_ptr<ServerProcess> server = std::make_unique<ServerProcess>(RELAIS_SERVER_PATH, server_db);
 
-  // A device of `user`, enrolled through `url` (the server's, or a proxy's).
-  std::unique_ptr<LocalStore> device(const std::string& name, const std::string& user, const std::string& url) {
-    auto store = relais::test::open_store(dir / (name + ".db"));
+  // A device of `user`, enrolled through `url` (the server's, or a proxy's); its clock is the
+  // system's plus `clock_ahead_ms`.
+  std::unique_ptr<LocalStore> device(const std::string& name, const std::string& user, const std::string& url,
+                                     std::int64_t clock_ahead_ms = 0) {
+    LocalStore::Options options;
+    options.today = relais::test::kToday;
+    if (clock_ahead_ms != 0) options.wall_clock = [clock_ahead_ms] { return relais::now_unix_ms() + clock_ahead_ms; };
+    auto store = std::make_unique<LocalStore>(dir / (name + ".db"), relais::test::vocabulary(), options);
     const auto code = server_admin(RELAIS_SERVER_PATH, server_db, {"enroll-code", "--user", user});
     relais::HttpClientOptions options;
     options.base_url = url;
@@ -448,6 +455,10 @@ TEST_CASE("after network faults stop, one more sync leaves every record once wit
   CHECK(sessions_of(*fresh) == sessions_of(*laptop));
   CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") ==
         static_cast<std::int64_t>(ids.size()));
+  // Only one device wrote: answers lost in the faults, then edits on the same device, are no
+  // conflicts for anyone to review (issue 14.6).
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM conflicts") == 0);
+  CHECK(laptop->conflict_log().empty());
 }
 
 TEST_CASE("a server killed in the middle of a large push loses and duplicates nothing", "[sync][e2e]") {
@@ -551,4 +562,56 @@ TEST_CASE("background sync runs on its own thread, retries while offline and syn
   CHECK(reports.back().ok());
   CHECK(reports.back().pushed == 1);
   CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == 2);
+}
+
+TEST_CASE("bounded clocks: a laptop years ahead syncs without dragging anyone, and deletes take effect",
+          "[sync][e2e][clock]") {
+  constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600 * 1000;
+  Team team;
+  const auto administrator = server_admin(RELAIS_SERVER_PATH, team.server_db,
+                                          {"add-user", "--structure", team.structure, "--role", "admin", "--name", "Admin"});
+  auto laptop = team.device("laptop", team.advisor, team.server->url(), kTenYears);  // thinks it is 2036
+  auto slightly_fast = team.device("fast", team.advisor, team.server->url(), 40 * 60 * 1000);  // 40 min ahead
+  auto admin_pc = team.device("admin", administrator, team.server->url());
+  const auto from_laptop = add_session(*laptop);
+  const auto from_fast = add_session(*slightly_fast);
+
+  // The laptop learns the server's time from the answer, stamps its refused record again, and
+  // its record goes through in the same sync; it is told how far off it is.
+  const auto report = sync(*laptop);
+  INFO(report.error);
+  REQUIRE(report.ok());
+  CHECK(report.restamped == 1);
+  CHECK(report.rejected == 0);
+  CHECK(report.clock_offset_ms < -kTenYears + 60'000);
+  CHECK(laptop->pending_count() == 0);
+  CHECK(laptop->quarantined().empty());
+  CHECK(relais::clock_warning(laptop->clock_offset_ms(), relais::Lang::fr).find("avance de 10 ans") !=
+        std::string::npos);
+  sync_ok(*slightly_fast);  // within the skew: taken as it is
+  CHECK(slightly_fast->clock_offset_ms() < -39 * 60 * 1000);  // (but corrected from now on)
+
+  // No version on the server is more than the skew ahead of its clock.
+  const auto ceiling = relais::HybridLogicalClock::ceiling(relais::now_unix_ms());
+  CHECK(server_count(team.server_db,
+                     "SELECT count(*) FROM records, json_each(records.versions) WHERE json_extract(json_each.value, "
+                     "'$[0]') > " + std::to_string(ceiling)) == 0);
+
+  // The administrator deletes both; both deletions take effect everywhere.
+  sync_ok(*admin_pc);
+  REQUIRE(admin_pc->remove(from_laptop).ok());
+  REQUIRE(admin_pc->remove(from_fast).ok());
+  sync_ok(*admin_pc);
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session' AND deleted = 1") == 2);
+  CHECK(server_count(team.server_db, "SELECT count(*) FROM conflicts") == 0);
+  sync_ok(*laptop);
+  sync_ok(*slightly_fast);
+  CHECK(laptop->count(RecordKind::session) == 0);
+  CHECK(slightly_fast->count(RecordKind::session) == 0);
+  // The admin's clock was not dragged anywhere.
+  add_session(*admin_pc);
+  const auto admin_outbox = admin_pc->outbox(10);
+  REQUIRE(admin_outbox.changes.size() == 1);
+  CHECK(relais::HybridLogicalClock::physical_ms(admin_outbox.changes.front().versions.begin()->second.clock) <
+        relais::now_unix_ms() + relais::kMaxClockSkewMs);
 }

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "relais/hlc.hpp"
 #include "relais/merge.hpp"
 #include "support.hpp"
 
@@ -448,4 +449,138 @@ TEST_CASE("a pulled vocabulary update is kept in the store and used to check rec
   REQUIRE(checked.ok());
   CHECK(store->add(checked.record).ok());
   CHECK(relais::vocabulary_with_update(relais::test::context().vocabulary, dir / "missing.db").update_version() == 0);
+}
+
+TEST_CASE("a push in flight that holds lots or devices is answered before the next batch goes", "[sync]") {
+  // The server takes a device only once its lot is there, and may apply two pushes in flight in
+  // either order: a batch after one with parents waits for its answer.
+  relais::test::TempDir dir;
+  auto store = relais::test::open_store(dir / "relais.db");
+  const auto lot = relais::test::add_ok(*store, RecordKind::lot, {{"date", "2026-01-10"}, {"type_donateur", "entreprise"}});
+  relais::test::add_ok(*store, RecordKind::device, {{"lot_id", lot}, {"type", "ordinateur_portable"}});
+  add_session(*store);
+  const auto parents = store->outbox(1);
+  REQUIRE(parents.changes.size() == 1);
+  CHECK(parents.changes.front().kind == RecordKind::lot);
+  CHECK(store->outbox(100, &parents).changes.empty());
+  store->acknowledge_push(parents, all_applied(parents));
+  const auto rest = store->outbox(100);
+  REQUIRE(rest.changes.size() == 2);
+  CHECK(rest.changes[0].kind == RecordKind::device);
+  // Sessions alone keep two pushes in flight.
+  const auto sessions_only = store->outbox(1, &rest);
+  CHECK(sessions_only.changes.empty());  // the device in flight holds the next batch back
+  store->acknowledge_push(rest, all_applied(rest));
+  add_session(*store);
+  add_session(*store);
+  const auto one = store->outbox(1);
+  CHECK(store->outbox(1, &one).changes.size() == 1);
+}
+
+TEST_CASE("a device pushes only its own changes, after a resync too", "[sync]") {
+  relais::test::TempDir dir;
+  auto author = relais::test::open_store(dir / "author.db");
+  auto reader = relais::test::open_store(dir / "reader.db");
+  FakeServer server;
+  const auto id = add_session(*author);
+  server.sync(*author);
+  server.sync(*reader);
+  REQUIRE(reader->update(id, json{{"duree", 90}}).ok());
+  server.sync(*reader);
+
+  // The server lost track of both (restored store): each sends again what it made, and only that.
+  reader->reset_sync_state();
+  const auto outbox = reader->outbox(100);
+  REQUIRE(outbox.changes.size() == 1);
+  const auto incoming = outbox.changes.front().incoming();
+  CHECK(incoming.fields == json{{"duree", 90}});
+  for (const auto& [field, version] : outbox.changes.front().versions) CHECK(version.device == reader->device_id());
+}
+
+namespace {
+
+std::unique_ptr<LocalStore> store_with_clock(const std::filesystem::path& path, const std::int64_t& wall_ms) {
+  LocalStore::Options options;
+  options.today = relais::test::kToday;
+  options.wall_clock = [&wall_ms] { return wall_ms; };
+  return std::make_unique<LocalStore>(path, relais::test::vocabulary(), options);
+}
+
+std::int64_t physical_of(const relais::Outbox& outbox) {
+  std::int64_t greatest = 0;
+  for (const auto& change : outbox.changes) {
+    for (const auto& [field, version] : change.versions) greatest = std::max(greatest, version.clock);
+  }
+  return relais::HybridLogicalClock::physical_ms(greatest);
+}
+
+}  // namespace
+
+TEST_CASE("bounded clocks on a device: a wrong clock is corrected by the server's time", "[sync][clock]") {
+  using Clock = relais::HybridLogicalClock;
+  constexpr std::int64_t kServerNow = 1'795'000'000'000;  // late 2026
+  constexpr std::int64_t kTenYears = 10LL * 365 * 24 * 3600 * 1000;
+  relais::test::TempDir dir;
+  std::int64_t wall = kServerNow + kTenYears;  // this laptop thinks it is 2036
+  auto store = store_with_clock(dir / "relais.db", wall);
+  const auto id = add_session(*store);
+  const auto before = store->outbox(100);
+  REQUIRE(physical_of(before) >= kServerNow + kTenYears);
+
+  SECTION("small drift is no reason to correct anything") {
+    CHECK(store->learn_server_time(wall + relais::kClockCorrectionThresholdMs - 1, wall) == 0);
+    CHECK(store->restamp_future_versions() == 0);
+  }
+  SECTION("ten years ahead: the offset is learnt, and unacknowledged versions are stamped again") {
+    CHECK(store->learn_server_time(kServerNow, wall) == -kTenYears);
+    CHECK(store->restamp_future_versions() == 1);
+    const auto after = store->outbox(100);
+    REQUIRE(after.changes.size() == 1);
+    CHECK(after.changes.front().id == id);
+    CHECK(physical_of(after) >= kServerNow);
+    CHECK(physical_of(after) < kServerNow + relais::kMaxClockSkewMs);
+    CHECK(store->restamp_future_versions() == 0);  // once is enough
+    // New edits are stamped with the server's time, and the offset holds after a reopen.
+    REQUIRE(store->update(id, json{{"duree", 60}}).ok());
+    CHECK(physical_of(store->outbox(100)) < kServerNow + relais::kMaxClockSkewMs);
+    store.reset();
+    store = store_with_clock(dir / "relais.db", wall);
+    CHECK(store->clock_offset_ms() == -kTenYears);
+    add_session(*store);
+    CHECK(physical_of(store->outbox(100)) < kServerNow + relais::kMaxClockSkewMs);
+  }
+  SECTION("a pulled version far ahead of this device's clock is not taken by its clock") {
+    wall = kServerNow;
+    auto other = store_with_clock(dir / "other.db", wall);
+    FakeServer server;
+    server.sync(*store);  // the 2036 record reaches the fake server as it is (no clock rule there)
+    server.sync(*other);
+    const auto edit = other->update(id, json{{"duree", 75}});
+    REQUIRE(edit.ok());
+    CHECK(Clock::physical_ms(other->outbox(100).changes.front().versions.begin()->second.clock) <
+          kServerNow + 3 * relais::kMaxClockSkewMs);
+  }
+}
+
+TEST_CASE("the hybrid logical clock cannot overflow, whatever it is shown", "[clock]") {
+  using Clock = relais::HybridLogicalClock;
+  std::mt19937_64 random(14);
+  for (int round = 0; round < 2000; ++round) {
+    std::int64_t wall = static_cast<std::int64_t>(random() >> 1) >> (random() % 63);
+    if (round % 7 == 0) wall = -wall;
+    Clock clock(static_cast<std::int64_t>(random() >> 1), [&wall] { return wall; });
+    for (int step = 0; step < 20; ++step) {
+      const auto hostile = static_cast<std::int64_t>(random() >> (random() % 64));
+      const bool taken = clock.observe(hostile);
+      CHECK(taken == (hostile <= Clock::ceiling(wall, 2 * relais::kMaxClockSkewMs)));
+      const auto before = clock.last();
+      const auto next = clock.tick();
+      CHECK(next >= before);
+      CHECK((next > before || before == Clock::kMaxVersion));
+    }
+  }
+  Clock at_the_end(Clock::kMaxVersion, [] { return std::int64_t{0}; });
+  CHECK(at_the_end.tick() == Clock::kMaxVersion);
+  CHECK(Clock::make(-5, 3) == 3);
+  CHECK(Clock::physical_ms(Clock::make(INT64_MAX, 0)) == Clock::kMaxPhysicalMs);
 }

@@ -27,6 +27,7 @@
 #include "relais/local_store.hpp"
 #include "relais/statistics.hpp"
 #include "relais/session_export.hpp"
+#include "relais/hlc.hpp"
 #include "relais/sync_engine.hpp"
 #include "relais/text.hpp"
 #include "table.hpp"
@@ -528,6 +529,7 @@ int sync_now(Context& context) {
                                                        {"conflicts", std::to_string(report.conflicts)},
                                                        {"rejected", std::to_string(report.rejected)}});
   std::cout << counts << '\n';
+  if (report.clock_offset_ms != 0) std::cerr << clock_warning(report.clock_offset_ms, context.lang) << '\n';
   if (!report.ok()) {
     std::cerr << context.text("cli.sync.failed", {{"detail", report.error}}) << '\n';
     return kExitFailure;
@@ -552,6 +554,7 @@ int sync_status(Context& context) {
               {"last_attempt", store->meta(sync_meta::last_attempt).value_or("")},
               {"last_error", store->meta(sync_meta::last_error).value_or("")},
               {"conflicts", store->conflict_log().size()},
+              {"clock_offset_ms", store->clock_offset_ms()},
               {"quarantined", quarantined}};
   if (format == "json") {
     std::cout << status.dump(2) << '\n';
@@ -567,6 +570,10 @@ int sync_status(Context& context) {
             << context.text("cli.sync.status.last_error") << " " << or_dash(status["last_error"]) << '\n'
             << context.text("cli.sync.status.conflicts") << " " << status["conflicts"] << '\n'
             << context.text("cli.sync.status.quarantined") << " " << quarantined.size() << '\n';
+  if (store->clock_offset_ms() != 0) {
+    std::cout << context.text("cli.sync.status.clock") << " " << clock_warning(store->clock_offset_ms(), context.lang)
+              << '\n';
+  }
   for (const auto& record : quarantined) {
     std::cout << "  " << record["kind"].get<std::string>() << " " << record["record_id"].get<std::string>() << '\n';
     for (const auto& problem : record["problems"]) {

@@ -293,6 +293,9 @@ json JsonParser::parse_number() {
     at_ = start;
     fail("number out of range");
   }
+  noncanonical_number_ = true;
+  constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
+  if (std::trunc(value) == value && std::fabs(value) <= kExactIntegers) return static_cast<std::int64_t>(value);
   return value;
 }
 

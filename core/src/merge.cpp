@@ -191,7 +191,11 @@ MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChang
     if (stored_version && *stored_version == incoming_version) continue;  // the same change again
 
     const auto base = incoming.bases.find(field);
-    const bool knew_stored = stored_version && base != incoming.bases.end() && base->second == *stored_version;
+    // A device knows its own earlier changes, whatever base it sent: a creation whose answer was
+    // lost, then edited on the same device, has no base but is no concurrent edit.
+    const bool own_earlier = stored_version && stored_version->device == incoming_version.device;
+    const bool knew_stored =
+        stored_version && ((base != incoming.bases.end() && base->second == *stored_version) || own_earlier);
     const bool concurrent = stored_version && !knew_stored;
     const bool incoming_wins = !stored_version || incoming_version > *stored_version;
 
@@ -204,7 +208,8 @@ MergeOutcome merge(const std::optional<RecordState>& stored, const IncomingChang
       set_value(outcome.merged, field, incoming_value);
       outcome.merged.versions[field] = incoming_version;
       outcome.changed = true;
-    } else if (value_of(*stored, field) != incoming_value && !incoming_value.is_null()) {
+    } else if (!own_earlier && value_of(*stored, field) != incoming_value && !incoming_value.is_null()) {
+      // (An older change of the device that made the stored one was replaced by it: no conflict.)
       outcome.conflicts.push_back({field, value_of(*stored, field), *stored_version, incoming_value, incoming_version, true});
     }
   }

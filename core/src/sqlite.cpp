@@ -1,6 +1,9 @@
 #include "relais/sqlite.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace relais::sqlite {
 
@@ -93,7 +96,34 @@ std::optional<std::int64_t> Statement::column_optional_int64(int column) const {
 
 void Database::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
+void create_private_file(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
+}
+
+namespace {
+
+// A store holds people's data and the device's token: readable by its owner only. A new one is
+// made 0600 (SQLite then gives its -wal and -shm files the same mode); one made earlier with
+// wider rights is narrowed, with those files, when its owner opens it.
+void keep_private(const std::filesystem::path& path, bool create) {
+  const auto& text = path.native();
+  if (text.empty() || text == ":memory:" || text.rfind("file:", 0) == 0) return;
+  if (create) create_private_file(path);
+  for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+    const auto name = text + suffix;
+    struct stat info {};
+    if (::stat(name.c_str(), &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == ::geteuid() &&
+        (info.st_mode & 077) != 0) {
+      ::chmod(name.c_str(), info.st_mode & 0700);
+    }
+  }
+}
+
+}  // namespace
+
 Database::Database(const std::filesystem::path& path, Mode mode) : path_(path) {
+  if (mode != Mode::read_only) keep_private(path, mode == Mode::read_write_create);
   // SQLite counts every allocation under a process-wide mutex unless told not to; nothing here
   // reads those counts (sqlite3_memory_used). Must come before SQLite initialises: the first
   // Database does it, and a later call would only be refused, harmlessly.

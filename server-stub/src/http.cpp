@@ -4,6 +4,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "relais/dates.hpp"
 #include "relais/exports.hpp"
 #include "relais/gzip.hpp"
+#include "relais/server/attempt_throttle.hpp"
 #include "relais/server/protocol.hpp"
 #include "relais/server/server_export.hpp"
 #include "relais/server/server_store.hpp"
@@ -184,6 +186,16 @@ std::string export_scope(const Caller& caller, const httplib::Request& req) {
 std::map<std::string, std::string> export_parameters(const httplib::Request& req) {
   std::map<std::string, std::string> out;
   for (const auto& [name, value] : req.params) {
+    // Control characters (a NUL, a line break) are in no parameter name or value: refused by
+    // name, escaped, before anything reads them.
+    const auto has_control = [](const std::string& text) {
+      return std::any_of(text.begin(), text.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+    };
+    if (has_control(name) || has_control(value)) {
+      const auto shown = json(name).dump(-1, ' ', false, json::error_handler_t::replace);
+      throw ApiError(400, "invalid_request", "the parameter " + shown + " holds a control character",
+                     json::array({problem_json(name, "invalid", "control characters are not allowed")}));
+    }
     if (name == "structure") continue;
     if (!out.emplace(name, value).second) {
       throw ApiError(400, "invalid_request", name + " is given twice",
@@ -197,8 +209,7 @@ ExportRequest parse_request_or_400(const std::map<std::string, std::string>& par
   try {
     return parse_export_request(parameters);
   } catch (const ExportParameterError& error) {
-    throw ApiError(400, "invalid_request", error.what(),
-                   json::array({problem_json(error.field(), "invalid", std::string(error.what()).substr(error.field().size() + 2))}));
+    throw ApiError(400, "invalid_request", error.what(), json::array({problem_json(error.field(), "invalid", error.reason())}));
   }
 }
 
@@ -213,6 +224,26 @@ std::string_view content_type(exports::Format format) {
   return "application/octet-stream";
 }
 
+// The address a request comes from. Behind the documented reverse proxy (nginx on the same
+// machine) every request comes from loopback: the client is then the last address nginx added
+// to X-Forwarded-For (only a process of this machine can set that header here).
+std::string client_address(const httplib::Request& req) {
+  const auto& peer = req.remote_addr;
+  const bool loopback = peer.rfind("127.", 0) == 0 || peer == "::1" || peer.rfind("::ffff:127.", 0) == 0;
+  if (loopback && req.has_header("X-Forwarded-For")) {
+    const auto forwarded = req.get_header_value("X-Forwarded-For");
+    const auto comma = forwarded.rfind(',');
+    auto last = trim(comma == std::string::npos ? std::string_view(forwarded) : std::string_view(forwarded).substr(comma + 1));
+    if (!last.empty() && last.size() <= 64) return last;
+  }
+  return peer;
+}
+
+// Enrollment codes are 60 random bits, but guessing must still be slow and seen: 10 failures a
+// minute per address, then 429 until the oldest leaves the minute (docs/server.md).
+constexpr std::size_t kEnrollFailuresPerWindow = 10;
+constexpr std::int64_t kEnrollWindowMs = 60'000;
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -221,8 +252,10 @@ struct HttpServer::Impl {
 
   ServerStore& store;
   const ImpactFactors& factors;
+  AttemptThrottle enroll_throttle{kEnrollFailuresPerWindow, kEnrollWindowMs};
   httplib::Server server;
 };
+
 
 void HttpServer::Impl::routes() {
   server.set_payload_max_length(kMaxBodyBytes);
@@ -230,6 +263,11 @@ void HttpServer::Impl::routes() {
   // about 40 ms to every request whose answer is written in more than one piece.
   server.set_tcp_nodelay(true);
   server.set_default_headers({{"Relais-Protocol", std::string(kProtocolVersion)}});
+  // The server's clock in every answer, errors included: a device whose own clock is wrong
+  // corrects its versions by it and tells its user (docs/protocol.md, "Bounded clocks").
+  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    res.set_header(std::string(kServerTimeHeader), std::to_string(now_unix_ms()));
+  });
 
   // Nothing a handler throws reaches httplib's default (a 500 with the exception's text in
   // a header): the handlers catch everything, and this is the net under them.
@@ -271,20 +309,40 @@ void HttpServer::Impl::routes() {
 
   server.Post("/api/v1/enroll",
               [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+                const auto address = client_address(req);
+                if (const auto wait = enroll_throttle.wait_ms(address); wait > 0) {
+                  const auto seconds = std::to_string((wait + 999) / 1000);
+                  res.set_header("Retry-After", seconds);
+                  send_json(res, 429, error_body("too_many_attempts",
+                                                 "too many failed enrollments from this address: try again in " +
+                                                     seconds + " s"));
+                  return;
+                }
                 guarded(req, res, [&] {
-                  const auto body = read_body(req, res, reader);
-                  require_protocol(req);
-                  const auto request = parse_enroll(body);
-                  const auto enrolled = store.enroll(request);
-                  if (!enrolled) {
-                    throw ApiError(401, "enrollment_failed",
-                                   "this enrollment code is unknown, already used or expired: ask an administrator "
-                                   "for a new one");
+                  const auto failed = [&](const std::string& why) {
+                    const auto count = enroll_throttle.failed(address);
+                    std::cerr << "relais-server: enrollment refused from " << address << ": " << why << " (" << count
+                              << " failure" << (count > 1 ? "s" : "") << " in the last minute)\n";
+                  };
+                  try {
+                    const auto body = read_body(req, res, reader);
+                    require_protocol(req);
+                    const auto request = parse_enroll(body);
+                    const auto enrolled = store.enroll(request);
+                    if (!enrolled) {
+                      throw ApiError(401, "enrollment_failed",
+                                     "this enrollment code is unknown, already used or expired: ask an "
+                                     "administrator for a new one");
+                    }
+                    enroll_throttle.succeeded(address);
+                    send_json(res, 200,
+                              {{"token", enrolled->token},
+                               {"user", user_json(enrolled->user)},
+                               {"server_time", format_timestamp_utc(now_unix_ms())}});
+                  } catch (const ApiError& error) {
+                    failed(error.code());
+                    throw;
                   }
-                  send_json(res, 200,
-                            {{"token", enrolled->token},
-                             {"user", user_json(enrolled->user)},
-                             {"server_time", format_timestamp_utc(now_unix_ms())}});
                 });
               });
 
@@ -302,7 +360,7 @@ void HttpServer::Impl::routes() {
                   }
                   // The checks that need no lock first, beside another push being written.
                   const auto prechecked = store.precheck(request.changes);
-                  send_json_text(req, res, "{\"results\":" + store.push(caller, request.changes, &prechecked) + "}");
+                  send_json_text(req, res, wire::push_answer(store.push(caller, request.changes, &prechecked)));
                 });
               });
 
@@ -320,9 +378,7 @@ void HttpServer::Impl::routes() {
         }
       }
       const auto pulled = store.pull(caller, cursor, limit);
-      json body = {{"records", pulled.records}, {"cursor", pulled.cursor}, {"more", pulled.more}};
-      if (pulled.vocabulary) body["vocabulary"] = *pulled.vocabulary;
-      send_json_text(req, res, dump(body));
+      send_json_text(req, res, dump(wire::pull_answer(pulled.records, pulled.cursor, pulled.more, pulled.vocabulary)));
     });
   });
 

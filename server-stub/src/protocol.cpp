@@ -152,8 +152,12 @@ json parse_push_document(std::string_view body, std::vector<std::string>& fields
       json item = json::object();
       parser.members([&](std::string member, std::size_t member_at) {
         const auto begin = parser.offset();
+        parser.forget_noncanonical_number();
         auto value = parser.value();
-        if (member == "fields") fields_text = std::string(body.substr(begin, parser.position() - begin));
+        // Kept as sent only when that is how it would be written (numbers in canonical form).
+        if (member == "fields" && !parser.read_noncanonical_number()) {
+          fields_text = std::string(body.substr(begin, parser.position() - begin));
+        }
         JsonParser::add_member(item, std::move(member), std::move(value), member_at);
       });
       changes.push_back(std::move(item));

@@ -4,11 +4,13 @@
 #include <chrono>
 #include <iostream>
 
+#include "relais/hlc.hpp"
 #include "relais/i18n.hpp"
 #include "relais/server/crypto.hpp"
 #include "relais/statistics.hpp"
 #include "relais/uuid.hpp"
 #include "relais/vocabulary.hpp"
+#include "relais/wire.hpp"
 
 namespace relais::server {
 
@@ -193,9 +195,7 @@ std::optional<std::string> sole_device(const FieldVersions& versions) {
   return first;
 }
 
-json rejected(const std::string& id, json problems) {
-  return {{"id", id}, {"status", "rejected"}, {"problems", std::move(problems)}};
-}
+json rejected(const std::string& id, json problems) { return wire::rejected_result(id, std::move(problems)); }
 
 }  // namespace
 
@@ -287,8 +287,9 @@ FieldVersion ServerStore::next_server_version(std::int64_t now) {
 
 namespace {
 
-// A device whose clock is far ahead must not drag the server's versions with it.
-bool plausible_clock(std::int64_t clock, std::int64_t now) { return clock <= (now + kDayMs) << 16; }
+// A version the server accepts: at most kMaxClockSkewMs ahead of its own clock (push_one
+// refuses the others, so none drags the server's versions or anyone else's).
+bool plausible_clock(std::int64_t clock, std::int64_t now) { return clock <= HybridLogicalClock::ceiling(now); }
 
 }  // namespace
 
@@ -509,6 +510,18 @@ std::optional<EnrollResult> ServerStore::enroll(const EnrollRequest& request) {
     if (!(*statement).is_null(2) || (*statement).column_int64(1) <= now) return std::nullopt;
     user_id = (*statement).column_text(0);
   }
+  // A device id belongs to the user it was first enrolled for: another user's code cannot take
+  // it over (and its owner's token with it). The code stays unused.
+  {
+    auto statement = db_.cached("SELECT user_id FROM devices WHERE id = ?1");
+    (*statement).bind(1, request.device_id);
+    if ((*statement).step() && (*statement).column_text(0) != user_id) {
+      throw ApiError(409, "device_taken",
+                     "this device id is already enrolled for another user: a store copied from another "
+                     "person's computer cannot be enrolled; start with a new store (relais-cli --db NEW.db)",
+                     json::array({problem_json("device_id", "taken", "enrolled for another user")}));
+    }
+  }
   (*db_.cached("UPDATE enroll_codes SET used_at = ?1, device_id = ?2 WHERE code_sha256 = ?3"))
       .bind(1, now)
       .bind(2, request.device_id)
@@ -517,10 +530,10 @@ std::optional<EnrollResult> ServerStore::enroll(const EnrollRequest& request) {
 
   EnrollResult result;
   result.token = make_device_token();
-  // Enrolling again with the same device id replaces its token (and lifts a revocation: an
-  // administrator made the new code).
+  // Enrolling again with the same device id, for the same user, replaces its token (and lifts
+  // a revocation: an administrator made the new code).
   (*db_.cached("INSERT INTO devices (id, user_id, name, token_sha256, created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
-               " ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, name = excluded.name,"
+               " ON CONFLICT (id) DO UPDATE SET name = excluded.name,"
                " token_sha256 = excluded.token_sha256, created_at = excluded.created_at, revoked_at = NULL"))
       .bind(1, request.device_id)
       .bind(2, user_id)
@@ -641,17 +654,80 @@ std::string stored_fields_text(bool existed, const PushChange& change, std::size
 // The answer to a change applied without conflict, written directly (keys in order, as
 // nlohmann writes them).
 std::string applied_result_text(const PushChange& change) {
-  // The id is a checked lower-case UUID: nothing to escape.
-  return "{\"id\":\"" + change.id + "\",\"status\":\"applied\",\"version\":" +
-         to_json_text(change_version(change.change)) + "}";
+  return wire::applied_result_text(change.id, change_version(change.change));
 }
 
 }  // namespace
+
+namespace {
+
+// The problems of a change's versions, before anything is read: each must be the pushing
+// device's own (a device pushes the changes it made), with a clock no more than
+// kMaxClockSkewMs ahead of the server's (docs/protocol.md, "Bounded clocks").
+json version_problems(const IncomingChange& change, const std::string& device_id, std::int64_t now_ms) {
+  json problems = json::array();
+  const auto ceiling = HybridLogicalClock::ceiling(now_ms);
+  std::int64_t ahead = 0;
+  for (const auto& [field, version] : change.versions) {
+    if (version.device != device_id) {
+      problems.push_back(problem_json("versions." + field, "foreign_device",
+                                      "cette modification porte la version d'un autre appareil : un appareil "
+                                      "n'envoie que ses propres modifications"));
+    } else if (version.clock > ceiling) {
+      ahead = std::max(ahead, version.clock);
+    }
+  }
+  if (ahead > 0) {
+    const auto offset = HybridLogicalClock::physical_ms(ahead) - now_ms;
+    problems.push_back(problem_json("versions", "clock_ahead",
+                                    "l'horloge de l'appareil qui a fait cette modification avance de " +
+                                        describe_clock_offset(offset, Lang::fr) +
+                                        " sur celle du serveur : corrigez sa date et son heure, puis synchronisez"));
+  }
+  return problems;
+}
+
+}  // namespace
+
+const char* ServerStore::parent_field_of(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::device: return "lot_id";
+    case RecordKind::device_event: return "device_id";
+    default: return nullptr;
+  }
+}
+
+json ServerStore::parent_problems(RecordKind kind, const json& fields, const Caller& caller) {
+  const std::string field = parent_field_of(kind);
+  const char* parent_kind = kind == RecordKind::device ? "lot" : "device";
+  const auto value = fields.find(field);
+  // A missing or malformed reference is the model's rule to name (validation, just after).
+  if (value == fields.end() || !value->is_string()) return json::array();
+  auto statement = db_.cached("SELECT kind, owner_user_id FROM records WHERE id = ?1");
+  (*statement).bind(1, value->get_ref<const std::string&>());
+  if (!(*statement).step() || (*statement).column_text(0) != parent_kind) {
+    return json::array({problem_json(field, "parent_not_found",
+                                     kind == RecordKind::device
+                                         ? "le lot de ce matériel n'est pas sur le serveur : envoyez le lot d'abord"
+                                         : "le matériel de cet événement n'est pas sur le serveur : envoyez-le d'abord")});
+  }
+  if (caller.user.role != Role::admin && (*statement).column_optional_text(1) != caller.user.id) {
+    return json::array({problem_json(field, "forbidden",
+                                     kind == RecordKind::device
+                                         ? "ce lot appartient à un autre conseiller : on n'y ajoute pas de matériel"
+                                         : "ce matériel appartient à un autre conseiller : on n'y ajoute pas "
+                                           "d'événement")});
+  }
+  return json::array();
+}
 
 std::string ServerStore::push_one(const Caller& caller, PushChange& change, PushBatch& batch) {
   const auto& today = batch.today;
   const auto now = batch.now;
   const std::string kind(to_string(change.kind));
+  if (auto problems = version_problems(change.change, caller.device_id, now); !problems.empty()) {
+    return result_text(rejected(change.id, std::move(problems)));
+  }
   auto stored = load_record(change.id);
   if (stored && stored->kind != kind) {
     return result_text(
@@ -688,6 +764,16 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
   const bool only_deletion = sent_fields == 1 && change.change.fields.contains(kDeletedField);
   auto outcome = stored ? merge(std::optional<RecordState>(std::move(stored->state)), change.change)
                         : merge_new(change.change);
+
+  // A child (a device in a lot, an event on a device) hangs only from a parent in the pusher's
+  // scope of writes: no advisor can put an erasure on another structure's device, or a device in
+  // another's lot (and read its donor through it). Checked when the parent is set.
+  if (const auto* parent_field = parent_field_of(change.kind);
+      parent_field != nullptr && (!stored || change.change.fields.contains(parent_field))) {
+    if (auto problems = parent_problems(change.kind, outcome.merged.fields, caller); !problems.empty()) {
+      return result_text(rejected(change.id, std::move(problems)));
+    }
+  }
 
   // The merged record must pass the model's rules, unless the change only deletes it (a
   // deletion is never refused, even of a record that the rules of today would refuse).
@@ -750,14 +836,7 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
   if (outcome.conflicts.empty()) {
     text = applied_result_text(change);
   } else {
-    json conflicts = json::array();
     for (const auto& conflict : outcome.conflicts) {
-      conflicts.push_back({{"field", conflict.field},
-                           {"kept_value", conflict.kept_value},
-                           {"kept_version", to_json(conflict.kept_version)},
-                           {"lost_value", conflict.lost_value},
-                           {"lost_version", to_json(conflict.lost_version)},
-                           {"incoming_lost", conflict.incoming_lost}});
       (*db_.cached("INSERT INTO conflicts (record_id, kind, field, kept_value, kept_version, lost_value, lost_version,"
                    " incoming_lost, device_id, user_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"))
           .bind(1, change.id)
@@ -773,10 +852,7 @@ std::string ServerStore::push_one(const Caller& caller, PushChange& change, Push
           .bind(11, now)
           .run();
     }
-    text = result_text({{"id", change.id},
-                        {"status", "conflict"},
-                        {"version", to_json(version)},
-                        {"conflicts", std::move(conflicts)}});
+    text = result_text(wire::conflict_result(change.id, version, outcome.conflicts));
   }
   (*db_.cached("INSERT OR IGNORE INTO push_results (record_id, change_key, result, created_at) VALUES (?1, ?2, ?3, ?4)"))
       .bind(1, change.id)
@@ -841,13 +917,11 @@ PullResult ServerStore::pull(const Caller& caller, const std::optional<Cursor>& 
       result.vocabulary = json::parse((*statement).column_text(3));
       continue;
     }
-    json record = {{"kind", std::move(kind)},
-                   {"id", (*statement).column_text(1)},
-                   {"fields", json::parse((*statement).column_text(3))},
-                   {"versions", json::parse((*statement).column_text(4))},
-                   {"deleted", (*statement).column_int64(5) != 0}};
-    if (const auto owner = (*statement).column_optional_text(2)) record["mediateur_id"] = *owner;
-    result.records.push_back(std::move(record));
+    result.records.push_back(wire::pulled_record_json(kind, (*statement).column_text(1),
+                                                      json::parse((*statement).column_text(3)),
+                                                      json::parse((*statement).column_text(4)),
+                                                      (*statement).column_int64(5) != 0,
+                                                      (*statement).column_optional_text(2)));
   }
   result.cursor = encode_cursor(Cursor{epoch_, result.more ? last_sent : last});
   return result;

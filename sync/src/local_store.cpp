@@ -94,6 +94,8 @@ json parse_stored_json(const std::string& text) {
 
 // The vocabulary update last pulled from the server (JSON), merged into the assets' vocabulary.
 constexpr const char* kVocabularyUpdateKey = "sync_vocabulary";
+// The offset of this device's clock from the server's (LocalStore::learn_server_time).
+constexpr const char* kClockOffsetKey = "clock_offset_ms";
 // "1" once the statistics index holds every record (stores made before it are filled on open).
 constexpr const char* kStatisticsIndexKey = "stats_index_version";
 
@@ -137,7 +139,7 @@ LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& voca
     : LocalStore(path, vocabulary, Options{}) {}
 
 LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& vocabulary, Options options)
-    : db_(path), base_vocabulary_(vocabulary), options_(std::move(options)), clock_(0, options_.wall_clock) {
+    : db_(path), base_vocabulary_(vocabulary), options_(std::move(options)), clock_(0, [this] { return wall_now_ms(); }) {
   // Refuse a store from a newer Relais before writing anything: even the journal mode below
   // is written into the file's header.
   require_known_schema(db_);
@@ -156,6 +158,7 @@ LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& voca
     backup += ".before-v" + std::to_string(latest_schema_version()) + ".bak";
     std::error_code ignored;
     std::filesystem::remove(backup, ignored);
+    sqlite::create_private_file(backup);  // as private as the store (VACUUM INTO takes an empty file)
     auto statement = db_.prepare("VACUUM INTO ?");
     statement.bind(1, backup.string());
     statement.run();
@@ -170,7 +173,9 @@ LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& voca
     set_meta("device_id", device_id_);
     set_meta("created_at", std::to_string(now_unix_ms()));
   }
-  if (auto last = meta("hlc_last")) clock_.observe(std::stoll(*last));
+  // The device's own clock, as saved with its last change (trusted: this device made it; one
+  // that ran ahead is corrected by restamp_future_versions at the next sync).
+  refresh_clock();
   if (meta(kStatisticsIndexKey) != "1") rebuild_statistics();
   if (auto update = meta(kVocabularyUpdateKey)) {
     try {
@@ -205,6 +210,23 @@ ValidationContext LocalStore::validation_context() const {
 }
 
 std::int64_t LocalStore::next_version() { return clock_.tick(); }
+
+std::int64_t LocalStore::wall_now_ms() const {
+  return (options_.wall_clock ? options_.wall_clock() : now_unix_ms()) + clock_offset_ms_;
+}
+
+void LocalStore::refresh_clock() {
+  const auto offset = meta(kClockOffsetKey);
+  clock_offset_ms_ = offset ? std::stoll(*offset) : 0;
+  // The clock saved with the last change of any connection is the store's: another one (the
+  // sync's) may have taken pulled versions into it, or stamped this one's future versions again.
+  if (const auto last = meta("hlc_last")) {
+    const auto saved = std::stoll(*last);
+    if (saved > clock_.last() || clock_.last() > HybridLogicalClock::ceiling(wall_now_ms())) clock_.reset(saved);
+  }
+}
+
+std::int64_t LocalStore::clock_offset_ms() const { return clock_offset_ms_; }
 
 void LocalStore::commit(sqlite::Transaction& transaction) {
   // The clock is saved with the changes it stamped, so versions keep growing after a restart.
@@ -745,6 +767,7 @@ std::optional<std::string> parent_of(const AnyRecord& record) {
 
 WriteResult LocalStore::add(std::vector<AnyRecord> records) {
   WriteResult result;
+  refresh_clock();
   const auto context = validation_context();
   // Ids of the batch's refused records: their children are refused with them, without a
   // second message saying the parent does not exist.
@@ -787,6 +810,7 @@ WriteResult LocalStore::add(std::vector<AnyRecord> records) {
 
 WriteResult LocalStore::update(const std::string& id, const json& fields) {
   WriteResult result;
+  refresh_clock();
   sqlite::Transaction transaction(db_);
   const auto row = load_live_row(id, result.problems);
   if (!row) return result;
@@ -865,6 +889,7 @@ void LocalStore::mark_deleted(RecordKind kind, const std::string& id) {
 
 WriteResult LocalStore::remove(const std::string& id) {
   WriteResult result;
+  refresh_clock();
   sqlite::Transaction transaction(db_);
   const auto row = load_live_row(id, result.problems);
   if (!row) return result;
@@ -963,10 +988,6 @@ void LocalStore::log_conflict(RecordKind kind, const std::string& id, const std:
   insert.run();
 }
 
-IncomingChange OutgoingChange::incoming() const {
-  return IncomingChange{parse_json(fields), versions, bases};
-}
-
 Outbox LocalStore::outbox(std::size_t max_records, const Outbox* in_flight) const {
   std::vector<const Outbox*> pushes;
   if (in_flight != nullptr) pushes.push_back(in_flight);
@@ -978,6 +999,16 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
   const std::int64_t pushed =
       in_flight.empty() ? std::stoll(meta(kPushedSeqKey).value_or("0")) : in_flight.back()->up_to_seq;
   out.up_to_seq = pushed;
+  // A push in flight that holds parents (lots, devices) is answered before anything else goes:
+  // the server takes a child only once its parent is there, and may apply two pushes in either
+  // order. (Sessions, the bulk of any push, have no such parent and stay two in flight.)
+  for (const auto* push : in_flight) {
+    if (std::any_of(push->changes.begin(), push->changes.end(), [](const OutgoingChange& change) {
+          return change.kind == RecordKind::lot || change.kind == RecordKind::device;
+        })) {
+      return out;
+    }
+  }
   // Ids seen, as views of the strings held by the pushes in flight and by `records` (a deque:
   // its strings stay where they are as it grows).
   std::unordered_set<std::string_view> sending;
@@ -1048,7 +1079,8 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
     // The common case, a new record pushed for the first time: every field goes out under the
     // creation's version, and the stored body is the fields object. It is sent as it is.
     const auto creation = versions.find(kCreationKey);
-    if (synced.empty() && versions.size() == 1 && creation != versions.end() && !deleted) {
+    if (synced.empty() && versions.size() == 1 && creation != versions.end() && !deleted &&
+        creation->second.device == device_id_) {
       change.fields = std::move(row->body);
       change.versions.emplace(kCreationKey, creation->second);
       out.changes.push_back(std::move(change));
@@ -1066,6 +1098,9 @@ Outbox LocalStore::outbox(std::size_t max_records, const std::vector<const Outbo
       const auto version = version_of(versions, field);
       const auto acknowledged = version_of(synced, field);
       if (!version || version == acknowledged) continue;
+      // A device pushes its own changes only: another device's came from the server, and that
+      // device pushes them itself (after a resync too). The server refuses any other.
+      if (version->device != device_id_) continue;
       if (field == kDeletedField) {
         fields[field] = deleted;
       } else {
@@ -1387,6 +1422,87 @@ std::vector<json> LocalStore::quarantined() const {
                    {"rejected_at", format_timestamp_utc(statement.column_int64(3))}});
   }
   return out;
+}
+
+std::int64_t LocalStore::learn_server_time(std::int64_t server_ms, std::int64_t local_ms) {
+  const auto measured = server_ms - local_ms;
+  // Ordinary drift (and the request's own time) is no reason to correct anything.
+  const auto offset = measured >= kClockCorrectionThresholdMs || measured <= -kClockCorrectionThresholdMs ? measured : 0;
+  refresh_clock();
+  // Written only when it moved: not at every answer of every sync.
+  if (offset == clock_offset_ms_ || (offset != 0 && clock_offset_ms_ != 0 &&
+                                     std::abs(offset - clock_offset_ms_) < kClockCorrectionThresholdMs / 4)) {
+    return clock_offset_ms_;
+  }
+  set_meta(kClockOffsetKey, std::to_string(offset));
+  clock_offset_ms_ = offset;
+  return offset;
+}
+
+std::size_t LocalStore::restamp_future_versions() {
+  refresh_clock();
+  const auto now_ms = wall_now_ms();
+  const auto ceiling = HybridLogicalClock::ceiling(now_ms);
+  if (clock_.last() <= ceiling) return 0;  // the clock never went that far: nothing to look at
+
+  sqlite::Transaction transaction(db_);
+  // From the corrected clock on; the versions kept below it are caught up with as they are read.
+  clock_.reset(HybridLogicalClock::make(now_ms, 0));
+  struct Restamped {
+    RecordKind kind;
+    std::string id;
+    FieldVersions versions;
+    std::vector<std::string> fields;  // those to stamp again
+    json changes;
+  };
+  std::vector<Restamped> restamped;
+  std::int64_t kept = 0;  // the greatest version left as it was
+  for (const auto kind : {RecordKind::structure, RecordKind::advisor, RecordKind::place, RecordKind::lot,
+                          RecordKind::device, RecordKind::device_event, RecordKind::session}) {
+    const auto lease = db_.cached(std::string("SELECT r.id, r.body, r.field_versions, s.synced_versions FROM ") +
+                                  spec_of(kind).table + " r LEFT JOIN sync_records s ON s.record_id = r.id");
+    auto& statement = *lease;
+    while (statement.step()) {
+      Restamped record{kind, {}, stored_versions(statement.column_text(2)), {}, json::object()};
+      const auto synced = stored_versions(statement.column_optional_text(3).value_or("{}"));
+      for (const auto& [field, version] : record.versions) {
+        const auto acknowledged = synced.find(field);
+        const bool mine_unacknowledged = version.device == device_id_ &&
+                                         (acknowledged == synced.end() || acknowledged->second != version);
+        if (version.clock <= ceiling) {
+          kept = std::max(kept, version.clock);
+        } else if (mine_unacknowledged) {
+          record.fields.push_back(field);
+        }
+      }
+      if (record.fields.empty()) continue;
+      record.id = statement.column_text(0);
+      const auto body = parse_stored_json(statement.column_text(1));
+      for (const auto& field : record.fields) {
+        if (field == kCreationKey) {
+          record.changes.update(body);
+        } else if (field != kDeletedField) {
+          record.changes[field] = body.contains(field) ? body[field] : json(nullptr);
+        }
+      }
+      restamped.push_back(std::move(record));
+    }
+  }
+  clock_.reset(std::max(clock_.last(), kept));
+  for (auto& record : restamped) {
+    const auto version = next_version();
+    for (const auto& field : record.fields) record.versions[field] = FieldVersion{version, device_id_};
+    const auto lease = db_.cached(std::string("UPDATE ") + spec_of(record.kind).table +
+                                  " SET field_versions = ?1, version = ?2, version_device = ?3 WHERE id = ?4");
+    (*lease).bind(1, to_json_text(record.versions)).bind(2, version).bind(3, device_id_).bind(4, record.id).run();
+    // Out of quarantine, and journaled: it goes out again with its new versions.
+    const auto unquarantine =
+        db_.cached("UPDATE sync_records SET rejected_reason = NULL, rejected_at = NULL WHERE record_id = ?1");
+    (*unquarantine).bind(1, record.id).run();
+    append_journal(record.kind, record.id, "update", version, record.changes, now_unix_ms());
+  }
+  commit(transaction);
+  return restamped.size();
 }
 
 void LocalStore::reset_sync_state() {

@@ -1,6 +1,7 @@
 #include "relais/sync_engine.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <deque>
 #include <future>
 #include <random>
@@ -8,6 +9,7 @@
 #include "relais/assets.hpp"
 #include "relais/json_parse.hpp"
 #include "relais/vocabulary.hpp"
+#include "relais/wire.hpp"
 
 namespace relais {
 
@@ -39,6 +41,21 @@ std::string error_message_of(const HttpResponse& response) {
   return "HTTP " + std::to_string(response.status);
 }
 
+// HttpResponse::headers has lower-case names.
+std::string lower_case_name(std::string_view name) {
+  std::string out(name);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+// A refusal because the change's clock runs ahead of the server's (docs/protocol.md).
+bool refused_for_clock(const PushResult& result) {
+  if (result.status != "rejected" || !result.problems.is_array()) return false;
+  return std::any_of(result.problems.begin(), result.problems.end(), [](const json& problem) {
+    return problem.is_object() && problem.value("reason", std::string{}) == "clock_ahead";
+  });
+}
+
 std::string url_encode(const std::string& text) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -62,7 +79,7 @@ EnrollResult enroll(LocalStore& store, const HttpClientOptions& options, const s
   EnrollResult out;
   HttpClient http(options);
   const json body{{"code", code}, {"device_id", store.device_id()}, {"device_name", device_name}};
-  const auto result = http.post_json("/api/v1/enroll", body.dump(), {{"Relais-Protocol", kProtocolVersion}}, false);
+  const auto result = http.post_json("/api/v1/enroll", body.dump(), {{std::string(wire::kProtocolHeader), std::string(wire::kProtocolVersion)}}, false);
   if (!result.ok()) {
     out.error = std::string(to_string(result.error)) + ": " + result.error_message;
     return out;
@@ -120,7 +137,7 @@ std::uint64_t SyncEngine::bytes_received() const {
 }
 
 std::vector<std::pair<std::string, std::string>> SyncEngine::headers() const {
-  return {{"Authorization", "Bearer " + token_}, {"Relais-Protocol", kProtocolVersion}};
+  return {{"Authorization", "Bearer " + token_}, {std::string(wire::kProtocolHeader), std::string(wire::kProtocolVersion)}};
 }
 
 bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::string& what) {
@@ -135,78 +152,6 @@ bool SyncEngine::fail(SyncReport& report, const HttpResult& result, const std::s
   }
   return false;
 }
-
-namespace {
-
-// The results of a push's answer ({"results": [...]}), read straight from its text: one per
-// object in the list (anything else there is skipped). Nullopt when the answer is not JSON, has
-// no list of results, or has a result whose id or status is not text.
-std::optional<std::vector<PushResult>> parse_push_results(const std::string& text) {
-  std::vector<PushResult> results;
-  bool has_results = false;
-  try {
-    JsonParser parser(text);
-    if (!parser.next_is('{')) return std::nullopt;
-    parser.members([&](const std::string& key, std::size_t key_at) {
-      if (key != "results" || !parser.next_is('[')) {
-        parser.value();
-        return;
-      }
-      if (has_results) throw JsonSyntaxError(key_at, "duplicate key", JsonSyntaxError::Kind::duplicate_key);
-      has_results = true;
-      parser.items([&] {
-        if (!parser.next_is('{')) {
-          parser.value();
-          return;
-        }
-        PushResult& one = results.emplace_back();
-        parser.members([&](const std::string& name, std::size_t) {
-          if (name == "id") {
-            one.id = parser.string();
-          } else if (name == "status") {
-            one.status = parser.string();
-          } else if (name == "problems") {
-            one.problems = parser.value();
-          } else if (name == "conflicts") {
-            one.conflicts = parser.value();
-          } else {
-            parser.value();
-          }
-        });
-      });
-    });
-    parser.end();
-  } catch (const JsonSyntaxError&) {
-    return std::nullopt;
-  }
-  if (!has_results) return std::nullopt;
-  return results;
-}
-
-// The push request, written as text around each change's fields, which are JSON already.
-std::string push_body(const std::string& device_id, const Outbox& outbox) {
-  std::string body = "{\"device_id\":" + json(device_id).dump() + ",\"changes\":[";
-  for (const auto& change : outbox.changes) {
-    if (body.back() != '[') body += ',';
-    body += "{\"kind\":\"";
-    body += to_string(change.kind);
-    body += "\",\"id\":";
-    body += json(change.id).dump();
-    body += ",\"fields\":";
-    body += change.fields;
-    body += ",\"versions\":";
-    body += to_json_text(change.versions);
-    if (!change.bases.empty()) {
-      body += ",\"bases\":";
-      body += to_json_text(change.bases);
-    }
-    body += '}';
-  }
-  body += "]}";
-  return body;
-}
-
-}  // namespace
 
 bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
   // Up to kPushesInFlight pushes are in flight, each on its own connection and thread: while the
@@ -223,7 +168,7 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
   const auto send = [&](Outbox batch) {
     const auto slot = sent++ % kPushesInFlight;
     auto* client = slot == 0 ? http_.get() : more_http_[slot - 1].get();
-    auto body = push_body(store_.device_id(), batch);
+    auto body = wire::encode_push(store_.device_id(), batch.changes);
     in_flight.push_back({std::move(batch), std::async(std::launch::async, [client, body = std::move(body), headers = headers()] {
                            return client->post_json("/api/v1/push", body, headers, true);
                          })});
@@ -257,8 +202,9 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
     }
 
     const auto result = in_flight.front().answer.get();
+    note_server_time(result, report);
     if (!result.ok() || result.response.status != 200) return fail(report, result, "push");
-    auto read = parse_push_results(result.response.body);
+    auto read = wire::parse_push_results(result.response.body);
     if (!read) {
       report.error_code = "invalid_response";
       report.error = "push: the server's answer is not readable";
@@ -268,6 +214,7 @@ bool SyncEngine::push(SyncReport& report, const ProgressCallback& progress) {
     for (const auto& one : results) {
       if (one.status == "rejected") {
         ++report.rejected;
+        if (refused_for_clock(one)) ++report.refused_for_clock;
       } else {
         ++report.pushed;
         report.conflicts += one.conflicts.size();
@@ -295,43 +242,37 @@ bool SyncEngine::pull(SyncReport& report, const ProgressCallback& progress, bool
     std::string path = "/api/v1/pull?limit=" + std::to_string(pull_limit_);
     if (cursor && !cursor->empty()) path += "&cursor=" + url_encode(*cursor);
     const auto result = http_->get(path, headers());
+    note_server_time(result, report);
     if (result.ok() && result.response.status == 410) {
       resync = true;
       return true;
     }
     if (!result.ok() || result.response.status != 200) return fail(report, result, "pull");
-    const auto answer = parse_answer(result.response.body);
-    if (!answer.is_object() || !answer.contains("records") || !answer["records"].is_array() ||
-        !answer.contains("cursor") || !answer["cursor"].is_string()) {
+    auto page = wire::parse_pull_answer(result.response.body);
+    if (!page) {
       report.error_code = "invalid_response";
       report.error = "pull: the server's answer is not readable";
       return false;
     }
-    std::vector<PulledRecord> records;
-    for (const auto& item : answer["records"]) {
-      const auto kind = parse_record_kind(item.value("kind", std::string{}));
-      const auto versions = field_versions_from_json(item.value("versions", json::object()));
-      if (!kind || !versions || !item.contains("id") || !item["id"].is_string()) continue;
-      PulledRecord record;
-      record.kind = *kind;
-      record.id = item["id"].get<std::string>();
-      record.state.fields = item.value("fields", json::object());
-      record.state.versions = *versions;
-      record.state.deleted = item.value("deleted", false);
-      if (item.contains("mediateur_id") && item["mediateur_id"].is_string()) {
-        record.mediateur_id = item["mediateur_id"].get<std::string>();
-      }
-      records.push_back(std::move(record));
-    }
+    auto& records = page->records;
     // Reference data beside the records: the vocabulary update, when it changed (protocol.md).
-    std::optional<json> vocabulary;
-    if (const auto it = answer.find("vocabulary"); it != answer.end() && it->is_object()) vocabulary = *it;
-    const auto applied = store_.apply_pulled(records, answer["cursor"].get<std::string>(), vocabulary);
+    const auto applied = store_.apply_pulled(records, page->cursor, page->vocabulary);
     report.pulled += records.size();
     report.conflicts += applied.conflicts;
     if (progress) progress({"pull", report.pulled});
-    if (!answer.value("more", false)) return true;
+    if (!page->more) return true;
   }
+}
+
+void SyncEngine::note_server_time(const HttpResult& result, SyncReport& report) {
+  if (!result.ok()) return;
+  const auto header = result.response.headers.find(lower_case_name(wire::kServerTimeHeader));
+  if (header == result.response.headers.end()) return;  // a server from before the header
+  std::int64_t server_ms = 0;
+  const auto& text = header->second;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), server_ms);
+  if (error != std::errc{} || end != text.data() + text.size() || server_ms <= 0) return;
+  report.clock_offset_ms = store_.learn_server_time(server_ms, now_unix_ms());
 }
 
 SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
@@ -342,7 +283,19 @@ SyncReport SyncEngine::run_once(const ProgressCallback& progress) {
     report.error = "this device is not enrolled: relais-cli enroll --server URL --code CODE";
   } else {
     try {
+      // Versions stamped by a clock that ran ahead (seen at an earlier sync) go out restamped.
+      report.restamped += store_.restamp_future_versions();
       bool ok = push(report, progress);
+      // This push taught the device that its clock runs ahead: what the server refused for it
+      // goes again, restamped with the server's time.
+      if (ok && report.refused_for_clock > 0) {
+        if (const auto restamped = store_.restamp_future_versions(); restamped > 0) {
+          report.restamped += restamped;
+          report.rejected -= std::min(report.rejected, report.refused_for_clock);
+          report.refused_for_clock = 0;
+          ok = push(report, progress);
+        }
+      }
       bool resync = false;
       if (ok) ok = pull(report, progress, resync);
       if (ok && resync) {

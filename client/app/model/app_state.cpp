@@ -9,6 +9,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "relais/hlc.hpp"
 #include "relais/records.hpp"
 #include "relais/text.hpp"
 
@@ -515,6 +516,9 @@ void AppState::refresh_sync_status() {
   status.enrolled = !store_->meta(sync_meta::token).value_or("").empty();
   status.last_success = store_->meta(sync_meta::last_success).value_or("");
   if (status.last_error.empty()) status.last_error = store_->meta(sync_meta::last_error).value_or("");
+  // Saved by the sync's connection when it learnt the server's time (LocalStore::learn_server_time).
+  const auto offset = store_->meta("clock_offset_ms").value_or("0");
+  status.clock_warning = clock_warning(offset.empty() ? 0 : std::stoll(offset), lang_);
   store_worker_->request_counts();  // pending, quarantined and conflicts: posted back
   const auto user = json::parse(store_->meta(sync_meta::user).value_or("{}"), nullptr, false);
   status.user_label.clear();

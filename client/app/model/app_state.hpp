@@ -58,6 +58,8 @@ struct SyncStatus {
   std::string progress_phase;
   std::vector<nlohmann::json> quarantined;
   std::vector<nlohmann::json> conflicts;
+  // This computer's clock is wrong (from the server's time): what to tell, empty otherwise.
+  std::string clock_warning;
 };
 
 // A device of the lot open on the equipment screen, with what the list shows.

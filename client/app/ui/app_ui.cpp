@@ -485,6 +485,14 @@ void AppUi::view_sync() {
     ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
   }
+  if (!status.clock_warning.empty()) {
+    ui::row_label(app_.text("app.sync.clock"));
+    ImGui::PushStyleColor(ImGuiCol_Text, ui::warn_colour());
+    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + 560 * scale());
+    ImGui::TextWrapped("%s", status.clock_warning.c_str());
+    ImGui::PopTextWrapPos();
+    ImGui::PopStyleColor();
+  }
   ImGui::Spacing();
   if (status.enrolled) {
     ImGui::BeginDisabled(status.running);

@@ -31,7 +31,10 @@ class JsonSyntaxError : public std::runtime_error {
   Kind kind_;
 };
 
-// The whole text as one value; only whitespace may follow it. Throws JsonSyntaxError.
+// The whole text as one value; only whitespace may follow it. Throws JsonSyntaxError. Numbers
+// are canonical: one with a fraction or an exponent whose value is a whole number that a
+// double holds exactly (|n| <= 2^53) is an integer ("3e1" and "30.0" are 30), so that a value is
+// stored and sent back as one text whatever way a device wrote it.
 nlohmann::json parse_json(std::string_view text, int max_depth = 64);
 
 // A cursor over a JSON text, for callers that walk the outer levels themselves (to note where a
@@ -62,6 +65,10 @@ class JsonParser {
   // The offset right after what was read last (where a value ends).
   std::size_t position() const { return at_; }
   std::string_view text() const { return text_; }
+  // Whether a number read so far was written otherwise than its canonical form (a fraction or
+  // an exponent: "3e1", "30.0", "1.50"); such a text is not kept as it came.
+  bool read_noncanonical_number() const { return noncanonical_number_; }
+  void forget_noncanonical_number() { noncanonical_number_ = false; }
 
  private:
   nlohmann::json parse_value(int depth);
@@ -77,6 +84,7 @@ class JsonParser {
   std::string_view text_;
   std::size_t at_ = 0;
   int max_depth_;
+  bool noncanonical_number_ = false;
 };
 
 template <typename OnMember>

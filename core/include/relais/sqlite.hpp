@@ -66,6 +66,10 @@ class Statement {
   std::unique_ptr<sqlite3_stmt, Finalizer> statement_;
 };
 
+// Creates `path` as an empty file readable and writable by its owner only (0600), unless it
+// exists: for a database file or a VACUUM INTO backup before SQLite writes it.
+void create_private_file(const std::filesystem::path& path);
+
 class Database {
  public:
   enum class Mode { read_write_create, read_write, read_only };

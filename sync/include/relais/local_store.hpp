@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relais/hlc.hpp"
+#include "relais/wire.hpp"
 #include "relais/merge.hpp"
 #include "relais/records.hpp"
 #include "relais/session_export.hpp"
@@ -53,39 +54,15 @@ struct ListQuery {
   std::int64_t offset = 0;
 };
 
-// [sync] One record of the outbox: the fields changed since the server last acknowledged it.
-struct OutgoingChange {
-  RecordKind kind = RecordKind::session;
-  std::string id;
-  // The changed fields as the text of a JSON object, as it goes on the wire. A record never
-  // pushed and not edited since its creation goes out with its stored body as it is: the push
-  // neither parses nor writes it again.
-  std::string fields;
-  FieldVersions versions;  // one per field, or "*" for the fields still at the creation's version
-  FieldVersions bases;     // the acknowledged version each field replaces
-  // The same change with its fields parsed (what merge() takes).
-  IncomingChange incoming() const;
-};
+// [sync] One record of the outbox, one result of a push, one record of a pull: the wire's
+// (core/include/relais/wire.hpp).
+using wire::OutgoingChange;
+using wire::PulledRecord;
+using wire::PushResult;
 
 struct Outbox {
   std::vector<OutgoingChange> changes;
   std::int64_t up_to_seq = 0;  // every journal entry up to here is covered by `changes`
-};
-
-// [sync] The server's answer about one pushed record.
-struct PushResult {
-  std::string id;
-  std::string status;  // applied | conflict | rejected
-  nlohmann::json problems = nlohmann::json::array();
-  nlohmann::json conflicts = nlohmann::json::array();  // [{field, kept_value, kept_version, lost_value, lost_version}]
-};
-
-// [sync] A record as the server sends it in a pull.
-struct PulledRecord {
-  RecordKind kind = RecordKind::session;
-  std::string id;
-  RecordState state;
-  std::optional<std::string> mediateur_id;
 };
 
 struct PullApplied {
@@ -170,6 +147,20 @@ class LocalStore {
   // Forget what the server acknowledged: the next sync pulls everything and pushes everything.
   void reset_sync_state();
 
+  // [sync] Bounded clocks (docs/protocol.md). The versions of this device are made from the
+  // system clock plus this offset (milliseconds, saved in meta.clock_offset_ms): the server's
+  // time minus the system's, when they differ by kClockCorrectionThresholdMs or more, else 0.
+  // Every connection to the store uses the saved offset from its next write on.
+  std::int64_t clock_offset_ms() const;
+  // Saves the offset learned from `server_ms` read at `local_ms`; returns the offset in use.
+  std::int64_t learn_server_time(std::int64_t server_ms, std::int64_t local_ms);
+  // This device's versions not acknowledged by the server and ahead of the (corrected) clock
+  // by more than kMaxClockSkewMs, which the server would refuse, are stamped again with the
+  // corrected clock, journaled to go out again, and taken out of quarantine; the clock starts
+  // again from there. Returns the number of records restamped (0 at once when the clock has
+  // never gone past that bound).
+  std::size_t restamp_future_versions();
+
   std::optional<std::string> meta(const std::string& key) const;
   void set_meta(const std::string& key, const std::string& value);
 
@@ -211,6 +202,11 @@ class LocalStore {
   void append_journal(RecordKind kind, const std::string& id, const std::string& op, std::int64_t version,
                       const nlohmann::json& changes, std::int64_t now_unix_ms);
   std::int64_t next_version();
+  // The wall clock of versions: the system's (or the test's) plus the saved offset.
+  std::int64_t wall_now_ms() const;
+  // Reads the offset and the clock another connection may have saved (at the start of each
+  // write, and of a restamp).
+  void refresh_clock();
   void commit(sqlite::Transaction& transaction);
   void mark_deleted(RecordKind kind, const std::string& id);
   nlohmann::json with_metadata(const StoredRow& row) const;
@@ -220,6 +216,7 @@ class LocalStore {
   std::unique_ptr<Vocabulary> updated_vocabulary_;
   Options options_;
   std::string device_id_;
+  std::int64_t clock_offset_ms_ = 0;
   HybridLogicalClock clock_;
   std::optional<std::filesystem::path> migration_backup_;
 };

@@ -17,10 +17,10 @@
 
 #include "relais/http_client.hpp"
 #include "relais/local_store.hpp"
+#include "relais/wire.hpp"
 
 namespace relais {
 
-inline constexpr const char* kProtocolVersion = "1";
 
 // Keys of the store's meta table that hold the sync settings and state.
 namespace sync_meta {
@@ -40,6 +40,11 @@ struct SyncReport {
   std::size_t rejected = 0;   // records the server refused (quarantined)
   std::string error;          // empty when the sync went through
   std::string error_code;     // transport error (cannot_connect, timeout...) or the server's code
+  // The server's time minus this device's, when they differ enough to matter (else 0): this
+  // device's versions are made with the server's time meanwhile (LocalStore::learn_server_time).
+  std::int64_t clock_offset_ms = 0;
+  std::size_t restamped = 0;  // records stamped again because this device's clock ran ahead
+  std::size_t refused_for_clock = 0;  // of `rejected`: refused because their clock ran ahead
   bool ok() const { return error.empty(); }
 };
 
@@ -76,15 +81,19 @@ class SyncEngine {
   std::uint64_t bytes_sent() const;
   std::uint64_t bytes_received() const;
 
-  static constexpr std::size_t kPushBatch = 1000;
+  static constexpr std::size_t kPushBatch = wire::kMaxChangesPerPush;
   static constexpr std::size_t kPushesInFlight = 2;
   // Records per pull page: the server's maximum, 1,000, unless set lower (tests use small pages).
-  void set_pull_limit(std::size_t limit) { pull_limit_ = std::clamp<std::size_t>(limit, 1, 1000); }
+  void set_pull_limit(std::size_t limit) {
+    pull_limit_ = std::clamp<std::size_t>(limit, 1, static_cast<std::size_t>(wire::kMaxPullLimit));
+  }
 
  private:
   bool push(SyncReport& report, const ProgressCallback& progress);
   bool pull(SyncReport& report, const ProgressCallback& progress, bool& resync);
   bool fail(SyncReport& report, const HttpResult& result, const std::string& what);
+  // Learns the server's clock from an answer's Relais-Server-Time header.
+  void note_server_time(const HttpResult& result, SyncReport& report);
   std::vector<std::pair<std::string, std::string>> headers() const;
 
   LocalStore& store_;
@@ -94,7 +103,7 @@ class SyncEngine {
   std::unique_ptr<HttpClient> http_;
   // The connections of the other pushes in flight (the first one's is http_).
   std::array<std::unique_ptr<HttpClient>, kPushesInFlight - 1> more_http_;
-  std::size_t pull_limit_ = 1000;
+  std::size_t pull_limit_ = static_cast<std::size_t>(wire::kMaxPullLimit);
 };
 
 // Runs syncs on a worker thread with its own store connection: at start, every `interval` while

@@ -14,16 +14,17 @@
 #include "relais/merge.hpp"
 #include "relais/problem.hpp"
 #include "relais/records.hpp"
+#include "relais/wire.hpp"
 
 namespace relais::server {
 
-inline constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;  // after decompression
-inline constexpr std::size_t kMaxChangesPerPush = 1000;
-inline constexpr std::int64_t kMaxPullLimit = 1000;
-inline constexpr std::string_view kProtocolVersion = "1";
-// Deeper JSON is refused before it is parsed: no record nests more than a few levels, and
-// deep nesting would exhaust the stack of the recursive algorithms (comparison, dump).
-inline constexpr int kMaxJsonDepth = 32;
+// The protocol's shared constants (core/include/relais/wire.hpp).
+using wire::kMaxBodyBytes;
+using wire::kMaxChangesPerPush;
+using wire::kMaxJsonDepth;
+using wire::kMaxPullLimit;
+using wire::kProtocolVersion;
+using wire::kServerTimeHeader;
 
 // A request refused as a whole: the HTTP status, the protocol's error code, a message and,
 // for bad input, the problems ({"field", "reason", "message"}).

@@ -58,12 +58,14 @@ struct ExportRequest {
 // A parameter that cannot be used: `field` names it ("from", "format"...).
 class ExportParameterError : public std::invalid_argument {
  public:
-  ExportParameterError(std::string field, const std::string& reason)
-      : std::invalid_argument(field + ": " + reason), field_(std::move(field)) {}
+  ExportParameterError(std::string field, std::string reason)
+      : std::invalid_argument(field + ": " + reason), field_(std::move(field)), reason_(std::move(reason)) {}
   const std::string& field() const { return field_; }
+  const std::string& reason() const { return reason_; }
 
  private:
   std::string field_;
+  std::string reason_;
 };
 
 // Reads format, what, from, to, advisor, place, type, theme, commune, departement and lang;

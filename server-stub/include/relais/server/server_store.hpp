@@ -113,7 +113,8 @@ class ServerStore {
   int publish_vocabulary(const nlohmann::json& update);
 
   // [Protocol]
-  // Nullopt when the code is unknown, used or expired.
+  // Nullopt when the code is unknown, used or expired. Throws ApiError 409 device_taken when the
+  // device id is enrolled for another user (the code stays unused).
   std::optional<EnrollResult> enroll(const EnrollRequest& request);
   // Nullopt when the token is unknown or its device revoked.
   std::optional<Caller> authenticate(const std::string& token);
@@ -165,6 +166,11 @@ class ServerStore {
     bool prechecked = false;       // the changes' problems_as_new hold for this batch
   };
   std::string push_one(const Caller& caller, PushChange& change, PushBatch& batch);
+  // The field naming a record's parent (a device's lot, an event's device), or null.
+  static const char* parent_field_of(RecordKind kind);
+  // The problems of the parent `fields` name: it must be on the server, of the right kind, and
+  // in the caller's scope of writes (its own, or any for an administrator).
+  nlohmann::json parent_problems(RecordKind kind, const nlohmann::json& fields, const Caller& caller);
   std::int64_t next_change_seq();
   FieldVersion next_server_version(std::int64_t now);
   void observe_clock(std::int64_t clock, std::int64_t now);
