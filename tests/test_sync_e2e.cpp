@@ -552,3 +552,43 @@ TEST_CASE("background sync runs on its own thread, retries while offline and syn
   CHECK(reports.back().pushed == 1);
   CHECK(server_count(team.server_db, "SELECT count(*) FROM records WHERE kind = 'session'") == 2);
 }
+
+TEST_CASE("background sync: a store busy past its timeout is a reported failure, and stop() after it is safe",
+          "[sync][background]") {
+  relais::test::TempDir dir;
+  const auto path = dir / "laptop.db";
+  {
+    // Enrolled with a server that is never reached: the sync fails on the store first.
+    auto store = relais::test::open_store(path);
+    store->set_meta(relais::sync_meta::token, "a-token");
+    store->set_meta(relais::sync_meta::server_url, "http://127.0.0.1:9");
+  }
+  // Another connection (a CLI import, say) holds the write lock past the 5 s busy timeout: the
+  // sync's first write (its attempt's time) throws inside run_once.
+  auto holder = std::make_unique<relais::sqlite::Database>(path);
+  auto write_lock = std::make_unique<relais::sqlite::Transaction>(*holder);
+
+  std::mutex mutex;
+  std::condition_variable reported;
+  std::vector<relais::SyncReport> reports;
+  relais::BackgroundSync::Options options;
+  options.interval = std::chrono::minutes(10);
+  options.first_retry = std::chrono::minutes(10);  // the thread waits in its back-off when stopped
+  relais::BackgroundSync background(path, relais::test::vocabulary(), options, [&](const relais::SyncReport& report) {
+    std::lock_guard lock(mutex);
+    reports.push_back(report);
+    reported.notify_all();
+  });
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(reported.wait_for(lock, std::chrono::seconds(60), [&] { return !reports.empty(); }));
+    CHECK_FALSE(reports.front().ok());
+    CHECK(reports.front().error_code == "store_busy");
+  }
+  write_lock.reset();
+  // The engine of the failed sync is gone: stop() must not cancel it (ASan: stack-use-after-scope).
+  background.stop();
+  std::lock_guard lock(mutex);
+  CHECK(reports.size() == 1);  // one failure, then the back-off: the thread was not killed
+}
+
