@@ -17,6 +17,7 @@
 #include "model/export_job.hpp"
 #include "model/forms.hpp"
 #include "model/statistics_worker.hpp"
+#include "relais/sqlite.hpp"
 #include "relais/vocabulary.hpp"
 #include "server_process.hpp"
 #include "support.hpp"
@@ -59,6 +60,13 @@ std::vector<json> sessions_in(const std::filesystem::path& path) {
   ListQuery query;
   query.kinds = {RecordKind::session};
   return store->list(query);
+}
+
+// A save as the UI sees it over frames: handed to SaveWorker, then taken once written.
+bool done(app::AppState& state, bool started) {
+  if (!started) return false;
+  state.finish_saves();
+  return state.last_save_ok();
 }
 
 // Runs the real app on `script` under Xvfb.
@@ -141,18 +149,82 @@ TEST_CASE("app state: a bad form saves nothing, a good one is stored and the for
   CHECK(state.individual.lieu_id == kPlaceId);
   CHECK(state.individual.date == "22/11/2026");
 
-  CHECK_FALSE(state.save_session(state.individual, state.individual_messages));
+  CHECK_FALSE(done(state, state.save_session(state.individual, state.individual_messages)));
   CHECK_FALSE(state.individual_messages.take("duree").empty());
   CHECK_FALSE(state.individual_messages.take("thematiques").empty());
   CHECK(state.store().count(RecordKind::session) == 0);
 
   state.individual.duree = 30;
   state.individual.thematiques = {"email"};
-  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   CHECK(state.individual_messages.empty());
   CHECK(state.store().count(RecordKind::session) == 1);
   CHECK(state.individual.duree == 30);
   CHECK(state.individual.thematiques.empty());
+}
+
+TEST_CASE("app state: Save never waits on a busy store, and loses nothing", "[app][state][save]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  // Another process (a CLI import, a sync page) holds the store's write lock.
+  auto holder = std::make_unique<sqlite::Database>(dir / "relais.db");
+  auto write_lock = std::make_unique<sqlite::Transaction>(*holder);
+
+  state.individual.duree = 30;
+  state.individual.thematiques = {"email"};
+  state.individual.notes = "à garder";
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::milliseconds(500));  // no frame waits
+  state.poll_sync();
+  CHECK(state.saving());  // still waiting for the lock, on SaveWorker's thread
+  CHECK(state.individual.notes == "à garder");  // kept until the write is confirmed
+  CHECK_FALSE(state.save_session(state.individual, state.individual_messages));  // one at a time
+
+  write_lock.reset();  // released within the busy timeout: the write goes through
+  for (int i = 0; i < 500 && state.saving(); ++i) {
+    state.poll_sync();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE_FALSE(state.saving());
+  CHECK(state.last_save_ok());
+  CHECK(state.individual_messages.empty());
+  CHECK(state.individual.notes.empty());  // ready for the next person
+  REQUIRE(sessions_in(dir / "relais.db").size() == 1);
+  CHECK(sessions_in(dir / "relais.db").front()["notes"] == "à garder");
+}
+
+TEST_CASE("app state: a store busy past its timeout is a message in the form, and the draft is kept", "[app][state][save]") {
+  TempDir dir;
+  prepare_store(dir / "relais.db");
+  app::AppState state(test::assets(), state_options(dir / "relais.db"));
+  auto holder = std::make_unique<sqlite::Database>(dir / "relais.db");
+  auto write_lock = std::make_unique<sqlite::Transaction>(*holder);
+  state.workshop.duree = 60;
+  state.workshop.thematiques = {"email"};
+  state.workshop.total = 4;
+  state.workshop.titre_atelier = "Premiers pas";
+  REQUIRE(state.save_session(state.workshop, state.workshop_messages));
+  // Held past the 5 s busy timeout: no exception, a message.
+  for (int i = 0; i < 1500 && state.saving(); ++i) {
+    REQUIRE_NOTHROW(state.poll_sync());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  REQUIRE_FALSE(state.saving());
+  CHECK_FALSE(state.last_save_ok());
+  REQUIRE(state.workshop_messages.size() == 1);
+  CHECK(state.workshop_messages.not_shown(Lang::fr).front().find("occupé") != std::string::npos);
+  CHECK(state.workshop.titre_atelier == "Premiers pas");
+  state.save_drafts_if_changed();
+  write_lock.reset();
+  CHECK(sessions_in(dir / "relais.db").empty());
+  // The draft has it: a restart finds the form as it was.
+  app::AppState again(test::assets(), state_options(dir / "relais.db"));
+  CHECK(again.workshop.titre_atelier == "Premiers pas");
+  // And saving again, the store free, writes it.
+  CHECK(done(again, again.save_session(again.workshop, again.workshop_messages)));
+  CHECK(sessions_in(dir / "relais.db").size() == 1);
 }
 
 TEST_CASE("app state: the sync counts come from the store worker, which checkpoints the saves", "[app][state]") {
@@ -174,7 +246,7 @@ TEST_CASE("app state: the sync counts come from the store worker, which checkpoi
 
   state.individual.duree = 30;
   state.individual.thematiques = {"email"};
-  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   // Once the app has been quiet for a second: counted again, and the WAL checkpointed.
   CHECK(eventually([&] { return state.sync_status().pending == 2; }));
   CHECK(eventually([&] { return state.store_worker().checkpoints() >= 1; }));
@@ -187,7 +259,7 @@ TEST_CASE("app state: editing a session removes the fields cleared in the form",
   state.individual.duree = 30;
   state.individual.thematiques = {"email"};
   state.individual.notes = "première visite";
-  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   const auto id = sessions_in(dir / "relais.db").front()["id"].get<std::string>();
 
   std::string view;
@@ -196,7 +268,7 @@ TEST_CASE("app state: editing a session removes the fields cleared in the form",
   CHECK(state.individual.notes == "première visite");
   state.individual.notes.clear();
   state.individual.duree = 60;
-  REQUIRE(state.save_session(state.individual, state.individual_messages));
+  REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   const auto stored = state.store().get(id);
   REQUIRE(stored);
   CHECK((*stored)["duree"] == 60);
@@ -234,26 +306,26 @@ TEST_CASE("app state: equipment refuses a handover before an erasure", "[app][st
   prepare_store(dir / "relais.db");
   app::AppState state(test::assets(), state_options(dir / "relais.db"));
   state.lot.type_donateur = "entreprise";
-  REQUIRE(state.save_lot());
+  REQUIRE(done(state, state.save_lot()));
   state.device.type = "ordinateur_portable";
   state.device.numero_serie = "PF-0XK2L9";
-  REQUIRE(state.save_device());
+  REQUIRE(done(state, state.save_device()));
   const auto devices = state.devices_of_open_lot();
   REQUIRE(devices.size() == 1);
   CHECK(state.open_device_id == devices.front().id);
 
   state.event.type = "remis";
   state.event.code_beneficiaire = "B-2026-017";
-  CHECK_FALSE(state.save_event());
+  CHECK_FALSE(done(state, state.save_event()));
   CHECK_FALSE(state.event_messages.empty());
   CHECK(state.store().count(RecordKind::device_event) == 0);
 
   state.event.type = "efface";
   state.event.outil = "nwipe 0.34";
-  REQUIRE(state.save_event());
+  REQUIRE(done(state, state.save_event()));
   state.event.type = "remis";
   state.event.code_beneficiaire = "B-2026-017";
-  REQUIRE(state.save_event());
+  REQUIRE(done(state, state.save_event()));
   CHECK(state.store().count(RecordKind::device_event) == 2);
 }
 
@@ -270,28 +342,28 @@ void add_known_activity(const std::filesystem::path& path) {
     state.individual.date = date;
     state.individual.duree = minutes;
     state.individual.thematiques = {"email"};
-    REQUIRE(state.save_session(state.individual, state.individual_messages));
+    REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   }
   state.workshop.date = "17/11/2026";
   state.workshop.duree = 120;
   state.workshop.thematiques = {"securite_numerique"};
   state.workshop.total = 8;
   state.workshop.deja_accompagnes = 3;
-  REQUIRE(state.save_session(state.workshop, state.workshop_messages));
+  REQUIRE(done(state, state.save_session(state.workshop, state.workshop_messages)));
   state.lot.date = "10/11/2026";
   state.lot.type_donateur = "entreprise";
-  REQUIRE(state.save_lot());
+  REQUIRE(done(state, state.save_lot()));
   state.device.type = "ordinateur_portable";
   state.device.poids_kg = "2";
-  REQUIRE(state.save_device());
+  REQUIRE(done(state, state.save_device()));
   state.event.date = "12/11/2026";
   state.event.type = "efface";
   state.event.outil = "nwipe 0.34";
-  REQUIRE(state.save_event());
+  REQUIRE(done(state, state.save_event()));
   state.event.date = "20/11/2026";
   state.event.type = "remis";
   state.event.code_beneficiaire = "B-2026-017";
-  REQUIRE(state.save_event());
+  REQUIRE(done(state, state.save_event()));
 }
 
 app::StatisticsWorker::Options worker_options(const std::filesystem::path& path) {
@@ -322,7 +394,7 @@ TEST_CASE("statistics model: periods, filters and their problems", "[app][stats]
   app::StatisticsQuery query;
   query.type = "collectif";
   query.departement = " 2a ";
-  auto filter = app::make_filter(query, today, problems);
+  auto filter = app::make_filter(query, today, test::vocabulary(), problems);
   REQUIRE(filter);
   CHECK(problems.empty());
   CHECK(filter->type == "collectif");
@@ -334,7 +406,7 @@ TEST_CASE("statistics model: periods, filters and their problems", "[app][stats]
   query.custom_from = "31/02/2026";
   query.custom_to = "";
   query.departement = "750";
-  CHECK_FALSE(app::make_filter(query, today, problems));
+  CHECK_FALSE(app::make_filter(query, today, test::vocabulary(), problems));
   REQUIRE(problems.size() == 3);
   CHECK(problems[0].key == "app.stats.error.bad_date");
   CHECK(problems[0].value == "31/02/2026");
@@ -349,11 +421,11 @@ TEST_CASE("statistics model: periods, filters and their problems", "[app][stats]
   query.custom_from = "01/12/2026";
   query.custom_to = "30/11/2026";
   query.departement = "971";
-  CHECK_FALSE(app::make_filter(query, today, problems));
+  CHECK_FALSE(app::make_filter(query, today, test::vocabulary(), problems));
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].key == "app.stats.error.order");
   query.custom_from = "2026-11-01";
-  filter = app::make_filter(query, today, problems);
+  filter = app::make_filter(query, today, test::vocabulary(), problems);
   REQUIRE(filter);
   CHECK(format_date(*filter->to) == "2026-11-30");
   CHECK(filter->departement == "971");
@@ -413,7 +485,7 @@ TEST_CASE("statistics worker: figures of a known store, off the UI thread, again
   CHECK_FALSE(worker.snapshot().result);
 
   std::vector<app::QueryProblem> problems;
-  const auto november = app::make_filter(app::StatisticsQuery{}, test::kToday, problems);
+  const auto november = app::make_filter(app::StatisticsQuery{}, test::kToday, test::vocabulary(), problems);
   REQUIRE(november);
   const auto number = worker.request(*november);
   auto result = worker.wait();
@@ -445,13 +517,13 @@ TEST_CASE("statistics worker: figures of a known store, off the UI thread, again
   // Filters: workshops only; October alone.
   app::StatisticsQuery query;
   query.type = "collectif";
-  worker.request(*app::make_filter(query, test::kToday, problems));
+  worker.request(*app::make_filter(query, test::kToday, test::vocabulary(), problems));
   result = worker.wait();
   REQUIRE(result->indicators);
   CHECK(result->indicators->totals.accompagnements == 8);
   query = {};
   query.preset = "last_month";
-  worker.request(*app::make_filter(query, test::kToday, problems));
+  worker.request(*app::make_filter(query, test::kToday, test::vocabulary(), problems));
   result = worker.wait();
   REQUIRE(result->indicators);
   CHECK(result->indicators->totals.individual_sessions == 1);
@@ -463,7 +535,7 @@ TEST_CASE("statistics worker: figures of a known store, off the UI thread, again
     state.individual.date = "21/11/2026";
     state.individual.duree = 15;
     state.individual.thematiques = {"sante"};
-    REQUIRE(state.save_session(state.individual, state.individual_messages));
+    REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   }
   worker.request(*november);
   result = worker.wait();
@@ -806,7 +878,7 @@ TEST_CASE("UI: enrolling with a one-time code, then sessions sync in the backgro
     app::AppState state(test::assets(), state_options(dir / "relais.db"));
     state.individual.duree = 30;
     state.individual.thematiques = {"email"};
-    REQUIRE(state.save_session(state.individual, state.individual_messages));
+    REQUIRE(done(state, state.save_session(state.individual, state.individual_messages)));
   }
   const auto server_db = dir / "server.db";
   const auto structure = test::server_admin(RELAIS_SERVER_PATH, server_db, {"add-structure", "--name", "Médiathèque"});

@@ -15,6 +15,7 @@
 
 #include "relais/csv.hpp"
 #include "relais/dates.hpp"
+#include "relais/statistics.hpp"
 #include "support.hpp"
 
 namespace {
@@ -1158,6 +1159,68 @@ TEST_CASE("stats prints the totals and the breakdowns, or the indicators as JSON
     CHECK(result.exit_code == 2);
     CHECK(lines(result.err) == std::vector<std::string>{c.reason, kUsageHint});
     CHECK(result.out.empty());
+  }
+}
+
+// One rule for a statistics filter (stats::check_filter): relais-cli and relais-server refuse the
+// same bad filters, naming the same field (the app's model: "app: statistics model: ..." in
+// test_app.cpp).
+TEST_CASE("statistics filters: relais-cli, relais-server and the core rule refuse the same ones, by the same field",
+          "[cli][stats]") {
+  relais::test::TempDir dir;
+  const auto db = dir / "relais.db";
+  REQUIRE(relais::test::run_process({RELAIS_CLI_PATH, "--db", db.string(), "init"}).exit_code == 0);
+  const auto server_db = dir / "server.db";
+  relais::test::run_process({RELAIS_SERVER_PATH, "--db", server_db.string(), "admin", "add-structure", "--name", "S"});
+  struct Case {
+    std::string field;
+    std::string option;
+    std::string value;
+  };
+  for (const auto& c : std::vector<Case>{{"departement", "departement", "00"},
+                                         {"departement", "departement", "20"},
+                                         {"departement", "departement", "7"},
+                                         {"departement", "departement", "979"},
+                                         {"type", "type", "atelier"},
+                                         {"theme", "theme", "cuisine"},
+                                         {"to", "from", "2026-02-01"}}) {
+    INFO(c.option << " " << c.value);
+    std::vector<std::string> options{"--" + c.option, c.value};
+    if (c.field == "to") options.insert(options.end(), {"--to", "2026-01-01"});
+
+    relais::stats::Filter filter;
+    if (c.option == "departement") filter.departement = c.value;
+    if (c.option == "type") filter.type = c.value;
+    if (c.option == "theme") filter.thematique = c.value;
+    if (c.field == "to") {
+      filter.from = relais::parse_date("2026-02-01");
+      filter.to = relais::parse_date("2026-01-01");
+    }
+    const auto problems = relais::stats::check_filter(filter, relais::test::vocabulary());
+    REQUIRE(problems.size() == 1);
+    CHECK(problems.front().field == c.field);
+
+    std::vector<std::string> cli{RELAIS_CLI_PATH, "--db", db.string(), "stats"};
+    cli.insert(cli.end(), options.begin(), options.end());
+    const auto by_cli = relais::test::run_process(cli, {}, {"RELAIS_LANG=en"});
+    INFO(by_cli.err);
+    CHECK(by_cli.exit_code == 2);
+    if (c.field != "to") CHECK(by_cli.err.find("--" + c.field + ":") != std::string::npos);
+
+    std::vector<std::string> server{RELAIS_SERVER_PATH, "--db", server_db.string(), "export", "--format", "json",
+                                    "--what", "stats", "--out", (dir / "out.json").string()};
+    server.insert(server.end(), options.begin(), options.end());
+    const auto by_server = relais::test::run_process(server);
+    INFO(by_server.err);
+    CHECK(by_server.exit_code != 0);
+    CHECK(by_server.err.find("--" + c.field + ":") != std::string::npos);
+  }
+  // And what one accepts, the others do.
+  for (const char* departement : {"01", "2a", "69", "95", "971", "978"}) {
+    relais::stats::Filter filter;
+    filter.departement = departement;
+    CHECK(relais::stats::check_filter(filter, relais::test::vocabulary()).empty());
+    CHECK(relais::test::run_process({RELAIS_CLI_PATH, "--db", db.string(), "stats", "--departement", departement}).exit_code == 0);
   }
 }
 

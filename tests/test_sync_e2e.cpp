@@ -19,8 +19,11 @@
 #include <catch2/catch.hpp>
 
 #include "relais/dates.hpp"
+#include "relais/exports.hpp"
 #include "relais/hlc.hpp"
+#include "relais/impact.hpp"
 #include "relais/sqlite.hpp"
+#include "relais/statistics.hpp"
 #include "relais/sync_engine.hpp"
 #include "server_process.hpp"
 #include "support.hpp"
@@ -614,4 +617,166 @@ TEST_CASE("bounded clocks: a laptop years ahead syncs without dragging anyone, a
   REQUIRE(admin_outbox.changes.size() == 1);
   CHECK(relais::HybridLogicalClock::physical_ms(admin_outbox.changes.front().versions.begin()->second.clock) <
         relais::now_unix_ms() + relais::kMaxClockSkewMs);
+}
+
+TEST_CASE("background sync: a store busy past its timeout is a reported failure, and stop() after it is safe",
+          "[sync][background]") {
+  relais::test::TempDir dir;
+  const auto path = dir / "laptop.db";
+  {
+    // Enrolled with a server that is never reached: the sync fails on the store first.
+    auto store = relais::test::open_store(path);
+    store->set_meta(relais::sync_meta::token, "a-token");
+    store->set_meta(relais::sync_meta::server_url, "http://127.0.0.1:9");
+  }
+  // Another connection (a CLI import, say) holds the write lock past the 5 s busy timeout: the
+  // sync's first write (its attempt's time) throws inside run_once.
+  auto holder = std::make_unique<relais::sqlite::Database>(path);
+  auto write_lock = std::make_unique<relais::sqlite::Transaction>(*holder);
+
+  std::mutex mutex;
+  std::condition_variable reported;
+  std::vector<relais::SyncReport> reports;
+  relais::BackgroundSync::Options options;
+  options.interval = std::chrono::minutes(10);
+  options.first_retry = std::chrono::minutes(10);  // the thread waits in its back-off when stopped
+  relais::BackgroundSync background(path, relais::test::vocabulary(), options, [&](const relais::SyncReport& report) {
+    std::lock_guard lock(mutex);
+    reports.push_back(report);
+    reported.notify_all();
+  });
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(reported.wait_for(lock, std::chrono::seconds(60), [&] { return !reports.empty(); }));
+    CHECK_FALSE(reports.front().ok());
+    CHECK(reports.front().error_code == "store_busy");
+  }
+  write_lock.reset();
+  // The engine of the failed sync is gone: stop() must not cancel it (ASan: stack-use-after-scope).
+  background.stop();
+  std::lock_guard lock(mutex);
+  CHECK(reports.size() == 1);  // one failure, then the back-off: the thread was not killed
+}
+
+// [SECTION] Statistics: the same figures on a device and on the server ----------------------------
+
+namespace {
+
+// Every figure of `db` for each filter, as the exports print them (codes, not names).
+json figures_of(const relais::sqlite::Database& db, const std::vector<relais::stats::Filter>& filters) {
+  const auto factors = relais::ImpactFactors::load_file(relais::test::assets().directory / "impact_factors.json");
+  const relais::stats::Labels labels(relais::test::vocabulary(), relais::Lang::fr);
+  json out = json::array();
+  for (const auto& filter : filters) {
+    auto figures = relais::exports::to_json(relais::stats::compute(db, filter, relais::test::vocabulary(), factors), labels);
+    out.push_back(std::move(figures));
+  }
+  return out;
+}
+
+json session_at(const std::string& place_id, const char* date, int minutes) {
+  auto input = relais::test::valid_individual_session_json();
+  input["date"] = date;
+  input["duree"] = minutes;
+  input["type_lieu"] = "lieu_activite";
+  input["lieu_id"] = place_id;
+  for (const char* key : {"lieu_commune", "lieu_code_postal", "lieu_code_insee"}) input.erase(key);
+  return input;
+}
+
+std::string add_event(LocalStore& store, const std::string& device_id, const char* type, const char* date) {
+  json record{{"device_id", device_id}, {"type", type}, {"date", date}, {"auteur", "Camille"}};
+  if (std::string(type) == "efface") {
+    record["methode"] = "purge";
+    record["outil"] = "ShredOS / nwipe";
+    record["resultat"] = "reussi";
+    record["certificat"] = "CERT-1";
+  }
+  if (std::string(type) == "remis") record["code_beneficiaire"] = "BEN-1";
+  return relais::test::add_ok(store, RecordKind::device_event, record);
+}
+
+}  // namespace
+
+TEST_CASE("statistics: a device and the server give the same figures for the same records, deleted parents included",
+          "[sync][e2e][stats]") {
+  Team team;
+  const auto admin = server_admin(RELAIS_SERVER_PATH, team.server_db,
+                                  {"add-user", "--structure", team.structure, "--role", "admin", "--name", "Admin"});
+  auto office = team.device("office", admin, team.server->url());  // places are the administrators'
+  auto laptop = team.device("laptop", team.advisor, team.server->url());
+  auto tablet = team.device("tablet", team.advisor, team.server->url());
+  using relais::test::add_ok;
+
+  const auto mediatheque = add_ok(*office, RecordKind::place,
+                                  {{"nom", "Médiathèque"}, {"commune", "Villeurbanne"}, {"code_postal", "69100"},
+                                   {"code_insee", "69266"}});
+  const auto annexe = add_ok(*office, RecordKind::place,
+                             {{"nom", "Annexe"}, {"commune", "Ajaccio"}, {"code_postal", "20000"}, {"code_insee", "2A004"}});
+  sync_ok(*office);
+  sync_ok(*laptop);
+
+  // Sessions, lots, devices and events, some of them deleted.
+  add_ok(*laptop, RecordKind::session, session_at(mediatheque, "2026-11-03", 30));
+  add_ok(*laptop, RecordKind::session, relais::test::valid_workshop_json());
+  add_ok(*laptop, RecordKind::session, relais::test::valid_individual_session_json());
+  const auto gone = add_ok(*laptop, RecordKind::session, session_at(mediatheque, "2026-11-04", 60));
+  REQUIRE(laptop->remove(gone).ok());
+  const auto lot = add_ok(*laptop, RecordKind::lot, {{"date", "2026-11-05"}, {"type_donateur", "entreprise"}, {"lieu_id", mediatheque}});
+  const auto computer = add_ok(*laptop, RecordKind::device, {{"lot_id", lot}, {"type", "ordinateur_portable"}, {"poids_kg", 2.0}});
+  add_event(*laptop, computer, "efface", "2026-11-06");
+  add_event(*laptop, computer, "remis", "2026-11-07");
+  const auto dropped = add_ok(*laptop, RecordKind::device, {{"lot_id", lot}, {"type", "smartphone"}, {"poids_kg", 0.2}});
+  REQUIRE(laptop->remove(dropped).ok());
+  const auto lot_annexe = add_ok(*laptop, RecordKind::lot, {{"date", "2026-11-08"}, {"type_donateur", "particulier"}, {"lieu_id", annexe}});
+  sync_ok(*laptop);
+  sync_ok(*tablet);
+
+  // Deleted where nothing used them yet, while elsewhere something came to use them: the annexe
+  // (by the office, while the laptop records a session there) and its lot (by the laptop, while
+  // the tablet records a phone of it).
+  add_ok(*laptop, RecordKind::session, session_at(annexe, "2026-11-10", 45));
+  const auto phone = add_ok(*tablet, RecordKind::device, {{"lot_id", lot_annexe}, {"type", "smartphone"}, {"poids_kg", 0.2}});
+  add_event(*tablet, phone, "efface", "2026-11-11");
+  add_event(*tablet, phone, "remis", "2026-11-12");
+  REQUIRE(laptop->remove(lot_annexe).ok());
+  REQUIRE(office->remove(annexe).ok());
+  sync_ok(*office);
+  sync_ok(*laptop);
+  sync_ok(*tablet);
+  sync_ok(*laptop);
+
+  // The server brings its index up to date before an export.
+  const auto out = team.dir / "stats.json";
+  const auto exported = relais::test::run_process({RELAIS_SERVER_PATH, "--db", team.server_db.string(), "export", "--format",
+                                                   "json", "--what", "stats", "--out", out.string()});
+  INFO(exported.err);
+  REQUIRE(exported.exit_code == 0);
+
+  std::vector<relais::stats::Filter> filters(1);
+  for (const char* departement : {"69", "2A"}) {
+    filters.emplace_back().departement = departement;
+  }
+  filters.emplace_back().commune = "Ajaccio";
+  filters.emplace_back().type = "individuel";
+  filters.emplace_back().mediateur_id = team.advisor;
+  filters.emplace_back().lieu_id = annexe;
+  for (auto& filter : filters) {
+    filter.from = relais::Date{2026, 1, 1};
+    filter.to = relais::Date{2026, 12, 31};
+  }
+  const relais::sqlite::Database server(team.server_db, relais::sqlite::Database::Mode::read_only);
+  const auto on_server = figures_of(server, filters);
+  // Something to compare: the tablet's session at the deleted annexe counts in Corsica, and the
+  // phone of the deleted lot is collected and handed over.
+  CHECK(on_server[2]["totals"]["individual_sessions"] == 1);
+  CHECK(on_server[0]["equipment"]["devices_collected"] == 2);
+  CHECK(on_server[0]["equipment"]["devices_handed_over"] == 2);
+  for (auto* device : {laptop.get(), tablet.get()}) {
+    const auto on_device = figures_of(device->database(), filters);
+    for (std::size_t i = 0; i < filters.size(); ++i) {
+      INFO("filter " << i);
+      CHECK(on_device[i].dump(1) == on_server[i].dump(1));
+    }
+  }
 }

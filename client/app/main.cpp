@@ -3,6 +3,7 @@
 //   relais --db PATH --screenshot OUT.png [--view NAME] [--lang fr|en] [--size WxH]
 //   relais --db PATH --script FILE       (the scripted UI test)
 #include <imgui.h>
+#include <imgui_internal.h>  // ErrorCheckEndFrameRecover
 
 #include <algorithm>
 #include <chrono>
@@ -159,12 +160,22 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
     } else {
       platform.poll_events();
     }
-    if (state.poll_sync()) ui.on_data_changed();
+    try {
+      if (state.poll_sync()) ui.on_data_changed();
+    } catch (const std::exception& error) {
+      state.report_error(error.what());  // a store error never closes the app: a banner says it
+    }
     platform.set_text_scale(state.text_scale());
     platform.begin_frame();
     if (driver) driver->before_frame(ImGui::GetIO(), state, ui);
     ImGui::NewFrame();
-    ui.frame();
+    try {
+      ui.frame();
+    } catch (const std::exception& error) {
+      // Closes what the frame left open, so that the next one starts clean.
+      ImGui::ErrorCheckEndFrameRecover(nullptr);
+      state.report_error(error.what());
+    }
     ++frame_number;
     --frames_left;
 
@@ -203,7 +214,11 @@ int run(const Arguments& args, std::chrono::steady_clock::time_point started) {
     if (frame_number == 1 && args.timing) {
       std::cerr << "relais: first frame after " << elapsed_ms(started) << " ms\n";
     }
-    state.save_drafts_if_changed();
+    try {
+      state.save_drafts_if_changed();
+    } catch (const std::exception& error) {
+      state.report_error(error.what());
+    }
   }
   if (args.timing && !frame_ms.empty()) {
     std::sort(frame_ms.begin(), frame_ms.end());

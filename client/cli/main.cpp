@@ -323,25 +323,29 @@ stats::Filter read_filter(Context& context, bool with_stats_filters) {
     filter.departement = context.args.option("departement");
     filter.type = context.args.option("type");
     filter.thematique = context.args.option("theme");
-    if (filter.type && *filter.type != "individuel" && *filter.type != "collectif") {
-      throw UsageError("cli.usage.bad_choice", {{"option", "--type"}, {"value", *filter.type}, {"allowed", "individuel, collectif"}});
-    }
-    if (filter.thematique && !context.vocabulary().contains("thematiques", *filter.thematique) &&
-        !context.vocabulary().contains("thematiques_administratives", *filter.thematique)) {
-      throw UsageError("cli.usage.bad_theme", {{"option", "--theme"}, {"value", *filter.thematique}});
-    }
-    if (filter.departement) {
-      const auto& d = *filter.departement;
-      const bool digits = std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
-      const bool ok = (d.size() == 2 && (digits || d == "2A" || d == "2B")) || (d.size() == 3 && digits && d.rfind("97", 0) == 0);
-      if (!ok) throw UsageError("cli.usage.bad_departement", {{"option", "--departement"}, {"value", d}});
-    }
-    for (auto* value : {&filter.mediateur_id, &filter.lieu_id, &filter.commune}) {
-      if (*value && trim(**value).empty()) *value = std::nullopt;
-    }
   }
-  if (filter.from && filter.to && *filter.from > *filter.to) {
-    throw UsageError("cli.usage.bad_period", {{"from", format_date(*filter.from)}, {"to", format_date(*filter.to)}});
+  // The rule the app and the server share; the first problem is said as the option's usage error.
+  const auto problems = stats::check_filter(filter, context.vocabulary());
+  if (!problems.empty()) {
+    const auto& problem = problems.front();
+    const auto option = "--" + problem.field;
+    const auto value = [&] {
+      for (const auto& [key, text] : problem.args) {
+        if (key == "value") return text;
+      }
+      return std::string{};
+    }();
+    if (problem.reason == "unknown_code") {
+      throw UsageError("cli.usage.bad_choice", {{"option", option}, {"value", value}, {"allowed", "individuel, collectif"}});
+    }
+    if (problem.reason == "unknown_theme") throw UsageError("cli.usage.bad_theme", {{"option", option}, {"value", value}});
+    if (problem.reason == "bad_departement") {
+      throw UsageError("cli.usage.bad_departement", {{"option", option}, {"value", value}});
+    }
+    if (problem.reason == "period_order") {
+      throw UsageError("cli.usage.bad_period", {{"from", format_date(*filter.from)}, {"to", format_date(*filter.to)}});
+    }
+    throw UsageError("cli.usage.bad_filter", {{"option", option}, {"value", value}});
   }
   return filter;
 }

@@ -1,6 +1,7 @@
 #include "relais/statistics.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
@@ -313,13 +314,132 @@ void Index::remove(std::string_view record_id) {
   (*device).bind(1, record_id).run();
 }
 
+void Index::put(std::string_view record_id, const IndexEntry& entry) {
+  if (const auto* session = std::get_if<SessionEntry>(&entry)) {
+    put_session(session->session, session->owner, session->place);
+  } else if (const auto* device = std::get_if<DeviceFacts>(&entry)) {
+    put_device(*device);
+  } else {
+    remove(record_id);
+  }
+}
+
 void Index::clear() {
   db_.exec("DELETE FROM stat_daily; DELETE FROM stat_facts; DELETE FROM stat_sessions; DELETE FROM stat_devices;");
 }
 
 // ---------------------------------------------------------------------------------------------
+// What the index holds: the same rule for both stores
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+std::string text_field(const nlohmann::json& fields, const char* key) {
+  const auto it = fields.find(key);
+  return it != fields.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+IndexEntry index_entry(RecordKind kind, const SourceRecord& record, const RecordSource& source) {
+  if (record.deleted) return std::monostate{};
+  Problems ignored;  // the stores index what they hold: it was checked when it was written
+  if (kind == RecordKind::session) {
+    SessionEntry entry{decode_session(record.fields, ignored), record.owner, std::nullopt};
+    // A deleted place still says where its sessions took place.
+    if (entry.session.lieu_id) {
+      if (const auto place = source.find(RecordKind::place, *entry.session.lieu_id)) {
+        entry.place = Location{text_field(place->fields, "commune"), text_field(place->fields, "code_postal"),
+                               text_field(place->fields, "code_insee")};
+      }
+    }
+    return entry;
+  }
+  if (kind == RecordKind::device) {
+    const auto device = decode_device(record.fields, ignored);
+    // A deleted lot still dates its devices; an unknown one (not received yet) leaves them out.
+    const auto lot_record = source.find(RecordKind::lot, device.lot_id);
+    if (!lot_record) return std::monostate{};
+    const auto lot = decode_lot(lot_record->fields, ignored);
+    std::vector<DeviceEvent> events;
+    for (const auto& fields : source.live_events(device.id)) events.push_back(decode_device_event(fields, ignored));
+    return device_facts(lot, device, events, record.owner);
+  }
+  return std::monostate{};
+}
+
+void refresh(Index& index, const RecordSource& source, RecordKind kind, const std::string& id) {
+  switch (kind) {
+    case RecordKind::session:
+    case RecordKind::device: {
+      const auto record = source.find(kind, id);
+      index.put(id, record ? index_entry(kind, *record, source) : IndexEntry{});
+      return;
+    }
+    case RecordKind::device_event: {
+      // Its device's outcome and dates; a deleted event is left out of them.
+      if (const auto event = source.find(kind, id)) {
+        const auto device_id = text_field(event->fields, "device_id");
+        if (!device_id.empty()) refresh(index, source, RecordKind::device, device_id);
+      }
+      return;
+    }
+    case RecordKind::lot:
+    case RecordKind::place: {
+      // A lot's date and place are its devices' facts; a place's commune is its sessions'.
+      const auto dependent_kind = kind == RecordKind::lot ? RecordKind::device : RecordKind::session;
+      for (const auto& dependent : source.dependents(kind, id)) refresh(index, source, dependent_kind, dependent);
+      return;
+    }
+    case RecordKind::structure:
+    case RecordKind::advisor:
+      return;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------
+
+std::optional<std::string> normalise_departement(std::string_view typed) {
+  auto text = trim(typed);
+  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (text == "2A" || text == "2B") return text;
+  // 01 to 95; Corsica is 2A and 2B, never 20.
+  if (text.size() == 2 && digits && text != "00" && text != "20" && text < "96") return text;
+  // Overseas: departement_of() keeps 3 digits for every INSEE code in 97.
+  if (text.size() == 3 && digits && text >= "971" && text <= "978") return text;
+  return std::nullopt;
+}
+
+Problems check_filter(Filter& filter, const Vocabulary& vocabulary) {
+  for (auto* value : {&filter.mediateur_id, &filter.lieu_id, &filter.commune, &filter.departement, &filter.type,
+                      &filter.thematique}) {
+    if (!*value) continue;
+    **value = trim(**value);
+    if ((*value)->empty()) *value = std::nullopt;
+  }
+  Problems problems;
+  if (filter.type && *filter.type != "individuel" && *filter.type != "collectif") {
+    problems.push_back({filter_field::type, "unknown_code", {{"value", *filter.type}, {"allowed", "individuel, collectif"}}});
+  }
+  if (filter.thematique && !vocabulary.contains("thematiques", *filter.thematique) &&
+      !vocabulary.contains("thematiques_administratives", *filter.thematique)) {
+    problems.push_back({filter_field::theme, "unknown_theme", {{"value", *filter.thematique}}});
+  }
+  if (filter.departement) {
+    if (auto normal = normalise_departement(*filter.departement)) {
+      filter.departement = std::move(normal);
+    } else {
+      problems.push_back({filter_field::departement, "bad_departement", {{"value", *filter.departement}}});
+    }
+  }
+  if (filter.from && filter.to && *filter.from > *filter.to) {
+    problems.push_back({filter_field::to, "period_order", {{"from", format_date(*filter.from)}, {"to", format_date(*filter.to)}}});
+  }
+  return problems;
+}
 
 bool Filter::only_period() const {
   return !mediateur_id && !lieu_id && !commune && !departement && !type && !thematique;

@@ -327,14 +327,14 @@ int export_command(const Arguments& args, const Assets& assets) {
   for (const auto& [name, value] : args.options) {
     if (name != "db" && name != "out" && name != "structure") parameters[name] = value;
   }
+  ServerStore store(db_path(args), assets.vocabulary, assets.translator);
   ExportRequest request;
   try {
-    request = parse_export_request(parameters);
+    request = parse_export_request(parameters, store.vocabulary());
   } catch (const ExportParameterError& error) {
     throw UsageError("--" + error.field() + std::string(error.what()).substr(error.field().size()));
   }
   const auto factors = ImpactFactors::load_file(assets.directory / "impact_factors.json");
-  ServerStore store(db_path(args), assets.vocabulary, assets.translator);
   exports::ExportInfo info;
   info.exported_by = "relais-server";
   info.role = "admin";

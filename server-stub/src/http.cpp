@@ -205,11 +205,12 @@ std::map<std::string, std::string> export_parameters(const httplib::Request& req
   return out;
 }
 
-ExportRequest parse_request_or_400(const std::map<std::string, std::string>& parameters) {
+ExportRequest parse_request_or_400(const std::map<std::string, std::string>& parameters, const Vocabulary& vocabulary) {
   try {
-    return parse_export_request(parameters);
+    return parse_export_request(parameters, vocabulary);
   } catch (const ExportParameterError& error) {
-    throw ApiError(400, "invalid_request", error.what(), json::array({problem_json(error.field(), "invalid", error.reason())}));
+    throw ApiError(400, "invalid_request", error.what(),
+                   json::array({problem_json(error.field(), error.code(), error.reason())}));
   }
 }
 
@@ -391,7 +392,7 @@ void HttpServer::Impl::routes() {
       auto parameters = export_parameters(req);
       parameters.emplace("format", "json");
       parameters.emplace("what", "stats");
-      const auto request = parse_request_or_400(parameters);
+      const auto request = parse_request_or_400(parameters, store.vocabulary());
       store.refresh_statistics();
       const ServerExportSource source(store.path(), store.vocabulary(), scope);
       auto filter = request.filter;
@@ -409,7 +410,7 @@ void HttpServer::Impl::routes() {
       check_protocol_if_given(req);
       const auto caller = authenticate(store, req);
       const auto scope = export_scope(caller, req);
-      const auto request = parse_request_or_400(export_parameters(req));
+      const auto request = parse_request_or_400(export_parameters(req), store.vocabulary());
       exports::ExportInfo info;
       info.exported_by = display_name(caller.user);
       info.role = std::string(to_string(caller.user.role));

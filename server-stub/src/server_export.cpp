@@ -137,7 +137,28 @@ void ServerExportSource::name_codes(stats::Labels& labels) const {
   }
 }
 
-ExportRequest parse_export_request(const std::map<std::string, std::string>& parameters) {
+namespace {
+
+std::string argument(const Problem& problem, const char* name) {
+  for (const auto& [key, value] : problem.args) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+// A filter's problem in the server's words (English, like its other answers).
+std::string in_words(const Problem& problem) {
+  const auto value = "\"" + argument(problem, "value") + "\"";
+  if (problem.reason == "unknown_code") return value + " is not " + argument(problem, "allowed");
+  if (problem.reason == "unknown_theme") return value + " is not a theme code (thematiques, thematiques_administratives)";
+  if (problem.reason == "bad_departement") return value + " is not a département (01 to 95, 2A, 2B, 971 to 978)";
+  if (problem.reason == "period_order") return "the period ends before it starts";
+  return problem.reason;
+}
+
+}  // namespace
+
+ExportRequest parse_export_request(const std::map<std::string, std::string>& parameters, const Vocabulary& vocabulary) {
   static const std::set<std::string, std::less<>> kKnown{"format", "what",  "from",    "to",      "advisor", "place",
                                                          "type",   "theme", "commune", "departement", "lang"};
   for (const auto& [name, value] : parameters) {
@@ -170,18 +191,15 @@ ExportRequest parse_export_request(const std::map<std::string, std::string>& par
       if (!*bound) throw ExportParameterError(name, "\"" + *text + "\" is not a date (YYYY-MM-DD)");
     }
   }
-  if (request.filter.from && request.filter.to && *request.filter.from > *request.filter.to) {
-    throw ExportParameterError("to", "the period ends before it starts");
-  }
   request.filter.mediateur_id = get("advisor");
   request.filter.lieu_id = get("place");
   request.filter.type = get("type");
-  if (request.filter.type && *request.filter.type != "individuel" && *request.filter.type != "collectif") {
-    throw ExportParameterError("type", "\"" + *request.filter.type + "\" is not individuel or collectif");
-  }
   request.filter.thematique = get("theme");
   request.filter.commune = get("commune");
   request.filter.departement = get("departement");
+  if (const auto problems = stats::check_filter(request.filter, vocabulary); !problems.empty()) {
+    throw ExportParameterError(problems.front().field, in_words(problems.front()), problems.front().reason);
+  }
   if (const auto lang = get("lang")) {
     const auto parsed = parse_lang(*lang);
     if (!parsed) throw ExportParameterError("lang", "\"" + *lang + "\" is not fr or en");

@@ -18,107 +18,75 @@ constexpr const char* kStatisticsSeqKey = "stats_seq";
 // Records read per transaction: a push waits at most this many records' refresh.
 constexpr std::int64_t kRefreshBatch = 2000;
 
-struct OwnedFields {
-  json fields;
-  bool deleted = false;
-  stats::SessionOwner owner;
-};
+// The server's records as the index reads them (stats::refresh holds the rule the devices share).
+class ServerRecordSource final : public stats::RecordSource {
+ public:
+  explicit ServerRecordSource(sqlite::Database& db) : db_(db) {}
 
-std::optional<OwnedFields> load_fields(sqlite::Database& db, const std::string& id, const char* kind) {
-  auto select = db.cached(
-      "SELECT fields, deleted, coalesce(owner_user_id, ''), coalesce(structure_id, '') FROM records"
-      " WHERE id = ?1 AND kind = ?2");
-  (*select).bind(1, id).bind(2, kind);
-  if (!(*select).step()) return std::nullopt;
-  OwnedFields out;
-  out.fields = json::parse((*select).column_text(0));
-  out.fields["id"] = id;
-  out.deleted = (*select).column_int64(1) != 0;
-  out.owner = stats::SessionOwner{(*select).column_text(2), (*select).column_text(3)};
-  return out;
-}
+  std::optional<stats::SourceRecord> find(RecordKind kind, const std::string& id) const override {
+    auto select = db_.cached(
+        "SELECT fields, deleted, coalesce(owner_user_id, ''), coalesce(structure_id, '') FROM records"
+        " WHERE id = ?1 AND kind = ?2");
+    (*select).bind(1, id).bind(2, to_string(kind));
+    if (!(*select).step()) return std::nullopt;
+    stats::SourceRecord out;
+    out.fields = json::parse((*select).column_text(0));
+    out.fields["id"] = id;
+    out.deleted = (*select).column_int64(1) != 0;
+    out.owner = stats::SessionOwner{(*select).column_text(2), (*select).column_text(3)};
+    return out;
+  }
+
+  std::vector<json> live_events(const std::string& device_id) const override {
+    std::vector<json> events;
+    auto select = db_.cached(
+        "SELECT id, fields FROM records WHERE kind = 'event' AND json_extract(fields, '$.device_id') = ?1"
+        " AND deleted = 0 ORDER BY json_extract(fields, '$.date'), created_at");
+    (*select).bind(1, device_id);
+    while ((*select).step()) {
+      auto fields = json::parse((*select).column_text(1));
+      fields["id"] = (*select).column_text(0);
+      events.push_back(std::move(fields));
+    }
+    return events;
+  }
+
+  std::vector<std::string> dependents(RecordKind kind, const std::string& id) const override {
+    std::vector<std::string> ids;
+    if (kind == RecordKind::lot) {
+      auto select = db_.cached("SELECT id FROM records WHERE kind = 'device' AND json_extract(fields, '$.lot_id') = ?1");
+      (*select).bind(1, id);
+      while ((*select).step()) ids.push_back((*select).column_text(0));
+    } else if (kind == RecordKind::place) {
+      // A place's sessions that are in the index. Places change rarely: a scan is fine.
+      auto select = db_.cached("SELECT session_id FROM stat_sessions WHERE lieu_id = ?1");
+      (*select).bind(1, id);
+      while ((*select).step()) ids.push_back((*select).column_text(0));
+    }
+    return ids;
+  }
+
+ private:
+  sqlite::Database& db_;
+};
 
 }  // namespace
 
 void ServerStore::refresh_session_statistics(const std::string& id) {
   stats::Index index(db_);
-  const auto record = load_fields(db_, id, "session");
-  if (!record || record->deleted) {
-    index.remove(id);
-    return;
-  }
-  Problems ignored;
-  const auto session = decode_session(record->fields, ignored);
-  std::optional<stats::Location> place;
-  if (session.lieu_id) {
-    if (const auto found = load_fields(db_, *session.lieu_id, "place"); found && !found->deleted) {
-      const auto text = [&](const char* key) {
-        const auto it = found->fields.find(key);
-        return it != found->fields.end() && it->is_string() ? it->get<std::string>() : std::string();
-      };
-      place = stats::Location{text("commune"), text("code_postal"), text("code_insee")};
-    }
-  }
-  index.put_session(session, record->owner, place);
+  stats::refresh(index, ServerRecordSource(db_), RecordKind::session, id);
 }
 
 void ServerStore::refresh_device_statistics(const std::string& id) {
   stats::Index index(db_);
-  const auto device_record = load_fields(db_, id, "device");
-  if (!device_record || device_record->deleted) {
-    index.remove(id);
-    return;
-  }
-  Problems ignored;
-  const auto device = decode_device(device_record->fields, ignored);
-  const auto lot_record = load_fields(db_, device.lot_id, "lot");
-  if (!lot_record || lot_record->deleted) {
-    index.remove(id);
-    return;
-  }
-  const auto lot = decode_lot(lot_record->fields, ignored);
-  std::vector<DeviceEvent> events;
-  {
-    auto select = db_.cached(
-        "SELECT id, fields FROM records WHERE kind = 'event' AND json_extract(fields, '$.device_id') = ?1"
-        " AND deleted = 0 ORDER BY json_extract(fields, '$.date'), created_at");
-    (*select).bind(1, id);
-    while ((*select).step()) {
-      auto fields = json::parse((*select).column_text(1));
-      fields["id"] = (*select).column_text(0);
-      events.push_back(decode_device_event(fields, ignored));
-    }
-  }
-  index.put_device(stats::device_facts(lot, device, events, device_record->owner));
+  stats::refresh(index, ServerRecordSource(db_), RecordKind::device, id);
 }
 
-void ServerStore::refresh_record_statistics(const std::string& kind, const std::string& id, const json& fields) {
-  if (kind == "session") {
-    refresh_session_statistics(id);
-  } else if (kind == "device") {
-    refresh_device_statistics(id);
-  } else if (kind == "event") {
-    const auto device = fields.find("device_id");
-    if (device != fields.end() && device->is_string()) refresh_device_statistics(device->get<std::string>());
-  } else if (kind == "lot") {
-    std::vector<std::string> devices;
-    {
-      auto select =
-          db_.cached("SELECT id FROM records WHERE kind = 'device' AND json_extract(fields, '$.lot_id') = ?1");
-      (*select).bind(1, id);
-      while ((*select).step()) devices.push_back((*select).column_text(0));
-    }
-    for (const auto& device : devices) refresh_device_statistics(device);
-  } else if (kind == "place") {
-    // A place's commune is part of its sessions' facts. Places change rarely: a scan is fine.
-    std::vector<std::string> sessions;
-    {
-      auto select = db_.cached("SELECT session_id FROM stat_sessions WHERE lieu_id = ?1");
-      (*select).bind(1, id);
-      while ((*select).step()) sessions.push_back((*select).column_text(0));
-    }
-    for (const auto& session : sessions) refresh_session_statistics(session);
-  }
+void ServerStore::refresh_record_statistics(const std::string& kind, const std::string& id, const json&) {
+  const auto parsed = parse_record_kind(kind);
+  if (!parsed) return;
+  stats::Index index(db_);
+  stats::refresh(index, ServerRecordSource(db_), *parsed, id);
 }
 
 std::int64_t ServerStore::refresh_statistics(const std::atomic<bool>* stop) {

@@ -619,98 +619,50 @@ void LocalStore::write_session_codes(const Session& session) {
 
 // [SECTION] Statistics index ------------------------------------------------------------------
 
-void LocalStore::refresh_statistics(RecordKind kind, const std::string& id) {
-  switch (kind) {
-    case RecordKind::session:
-      refresh_session_statistics(id);
-      return;
-    case RecordKind::device:
-      refresh_device_statistics(id);
-      return;
-    case RecordKind::device_event: {
-      const auto lease = db_.cached("SELECT device_id FROM device_events WHERE id = ?");
-      auto& select = *lease;
-      select.bind(1, id);
-      if (select.step()) refresh_device_statistics(select.column_text(0));
-      return;
-    }
-    case RecordKind::lot:
-    case RecordKind::place: {
-      // A lot's date or place, or a place's commune, is part of its devices' or sessions' facts.
-      std::vector<std::string> ids;
-      {
-        const auto lease = db_.cached(kind == RecordKind::lot ? "SELECT id FROM devices WHERE lot_id = ?"
-                                                              : "SELECT id FROM sessions WHERE lieu_id = ?");
-        auto& select = *lease;
-        select.bind(1, id);
-        while (select.step()) ids.push_back(select.column_text(0));
-      }
-      for (const auto& dependent : ids) {
-        kind == RecordKind::lot ? refresh_device_statistics(dependent) : refresh_session_statistics(dependent);
-      }
-      return;
-    }
-    case RecordKind::structure:
-    case RecordKind::advisor:
-      return;
-  }
-}
+class LocalStore::StatisticsSource final : public stats::RecordSource {
+ public:
+  explicit StatisticsSource(const LocalStore& store) : store_(store) {}
 
-void LocalStore::refresh_session_statistics(const std::string& id) {
-  stats::Index index(db_);
-  const auto row = load_row(id, RecordKind::session);
-  if (!row || row->deleted_at) {
-    index.remove(id);
-    return;
+  std::optional<stats::SourceRecord> find(RecordKind kind, const std::string& id) const override {
+    const auto row = store_.load_row(id, kind);
+    if (!row) return std::nullopt;
+    stats::SourceRecord record{row->body, row->deleted_at.has_value(), {row->mediateur_id.value_or(""), ""}};
+    record.fields["id"] = id;
+    return record;
   }
-  auto body = row->body;
-  body["id"] = id;
-  Problems ignored;
-  const auto session = decode_session(body, ignored);
-  std::optional<stats::Location> place;
-  if (session.lieu_id) {
-    const auto lease = db_.cached(
-        "SELECT coalesce(json_extract(body, '$.commune'), ''), coalesce(code_postal, ''),"
-        " coalesce(json_extract(body, '$.code_insee'), '') FROM places WHERE id = ?");
-    auto& select = *lease;
-    select.bind(1, *session.lieu_id);
-    if (select.step()) place = stats::Location{select.column_text(0), select.column_text(1), select.column_text(2)};
-  }
-  index.put_session(session, stats::SessionOwner{row->mediateur_id.value_or(""), ""}, place);
-}
 
-void LocalStore::refresh_device_statistics(const std::string& id) {
-  stats::Index index(db_);
-  const auto row = load_row(id, RecordKind::device);
-  if (!row || row->deleted_at) {
-    index.remove(id);
-    return;
-  }
-  Problems ignored;
-  auto device_body = row->body;
-  device_body["id"] = id;
-  const auto device = decode_device(device_body, ignored);
-  const auto lot_row = load_row(device.lot_id, RecordKind::lot);
-  if (!lot_row) {
-    index.remove(id);
-    return;
-  }
-  auto lot_body = lot_row->body;
-  lot_body["id"] = device.lot_id;
-  const auto lot = decode_lot(lot_body, ignored);
-  std::vector<DeviceEvent> events;
-  {
-    const auto lease =
-        db_.cached("SELECT id, body FROM device_events WHERE device_id = ? AND deleted_at IS NULL ORDER BY date, created_at");
+  std::vector<json> live_events(const std::string& device_id) const override {
+    std::vector<json> events;
+    const auto lease = store_.db_.cached(
+        "SELECT id, body FROM device_events WHERE device_id = ? AND deleted_at IS NULL ORDER BY date, created_at");
     auto& select = *lease;
-    select.bind(1, id);
+    select.bind(1, device_id);
     while (select.step()) {
       auto body = parse_stored_json(select.column_text(1));
       body["id"] = select.column_text(0);
-      events.push_back(decode_device_event(body, ignored));
+      events.push_back(std::move(body));
     }
+    return events;
   }
-  index.put_device(stats::device_facts(lot, device, events, stats::SessionOwner{row->mediateur_id.value_or(""), ""}));
+
+  std::vector<std::string> dependents(RecordKind kind, const std::string& id) const override {
+    std::vector<std::string> ids;
+    if (kind != RecordKind::lot && kind != RecordKind::place) return ids;
+    const auto lease = store_.db_.cached(kind == RecordKind::lot ? "SELECT id FROM devices WHERE lot_id = ?"
+                                                                 : "SELECT id FROM sessions WHERE lieu_id = ?");
+    auto& select = *lease;
+    select.bind(1, id);
+    while (select.step()) ids.push_back(select.column_text(0));
+    return ids;
+  }
+
+ private:
+  const LocalStore& store_;
+};
+
+void LocalStore::refresh_statistics(RecordKind kind, const std::string& id) {
+  stats::Index index(db_);
+  stats::refresh(index, StatisticsSource(*this), kind, id);
 }
 
 void LocalStore::rebuild_statistics() {

@@ -6,6 +6,8 @@
 #include <future>
 #include <random>
 
+#include <sqlite3.h>
+
 #include "relais/assets.hpp"
 #include "relais/json_parse.hpp"
 #include "relais/vocabulary.hpp"
@@ -356,6 +358,45 @@ void BackgroundSync::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// Publishes the engine of the sync in progress for cancel() from stop(), and takes it back
+// under the mutex however the sync ends: a normal return or an exception (a store busy past
+// its timeout, a full disk), so stop() never reaches an engine that is gone.
+class BackgroundSync::EngineLease {
+ public:
+  EngineLease(BackgroundSync& owner, SyncEngine& engine) : owner_(owner) { owner_.engine_ = &engine; }  // mutex_ held
+  EngineLease(const EngineLease&) = delete;
+  EngineLease& operator=(const EngineLease&) = delete;
+  ~EngineLease() {
+    std::lock_guard lock(owner_.mutex_);
+    owner_.engine_ = nullptr;
+  }
+
+ private:
+  BackgroundSync& owner_;
+};
+
+namespace {
+
+// A failure outside the network (the store), as a sync report; recorded in the store's last
+// error when the store can take it at once (never waiting: it may be the store that is busy).
+SyncReport store_failure(LocalStore* store, const std::exception& error) {
+  SyncReport report;
+  const auto* sqlite_error = dynamic_cast<const sqlite::Error*>(&error);
+  report.error_code = sqlite_error == nullptr ? "internal" : sqlite_error->busy() ? "store_busy" : "store";
+  report.error = error.what();
+  if (store != nullptr) {
+    try {
+      sqlite3_busy_timeout(store->database().handle(), 0);
+      store->set_meta(sync_meta::last_error, report.error);
+    } catch (const std::exception&) {
+      // Still busy: the report says it, and the next sync records its own outcome.
+    }
+  }
+  return report;
+}
+
+}  // namespace
+
 void BackgroundSync::run() {
   std::mt19937 random{std::random_device{}()};
   auto retry = options_.first_retry;
@@ -365,21 +406,21 @@ void BackgroundSync::run() {
     try {
       store = std::make_unique<LocalStore>(store_path_, vocabulary_);
       SyncEngine engine(*store);
+      std::optional<EngineLease> lease;
       {
         std::lock_guard lock(mutex_);
         if (stop_requested_) return;
-        engine_ = &engine;
+        lease.emplace(*this, engine);
         now_requested_ = false;
       }
       running_ = true;
       report = engine.run_once(on_progress_);
       running_ = false;
-      std::lock_guard lock(mutex_);
-      engine_ = nullptr;
     } catch (const std::exception& error) {
       running_ = false;
-      report.error_code = "internal";
-      report.error = error.what();
+      // The lease is gone with the engine: stop() cannot cancel it any more. Back-off as for
+      // any failed sync; the thread keeps going.
+      report = store_failure(store.get(), error);
     }
     if (on_report_) on_report_(report);
 

@@ -136,6 +136,100 @@ void StoreWorker::run() {
 
 // ---------------------------------------------------------------------------------------------
 
+SaveWorker::SaveWorker(std::filesystem::path store_path, const Vocabulary& vocabulary, std::function<void()> done)
+    : store_path_(std::move(store_path)), vocabulary_(vocabulary), done_(std::move(done)), thread_([this] { run(); }) {}
+
+SaveWorker::~SaveWorker() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+void SaveWorker::submit(Job job) {
+  {
+    std::lock_guard lock(mutex_);
+    job_ = std::move(job);
+    outcome_.reset();
+    busy_ = true;
+  }
+  wake_.notify_all();
+}
+
+std::optional<SaveWorker::Outcome> SaveWorker::take() {
+  std::lock_guard lock(mutex_);
+  std::optional<Outcome> out;
+  out.swap(outcome_);
+  return out;
+}
+
+void SaveWorker::wait_idle() {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return !busy_; });
+}
+
+SaveWorker::Outcome SaveWorker::write(LocalStore& store, const Job& job) {
+  Outcome out;
+  try {
+    // Checked again with this connection's vocabulary, into the store's own types.
+    const ValidationContext context{store.vocabulary(), job.today};
+    auto checked = check_record(job.kind, job.record, context);
+    if (!checked.ok()) {
+      out.problems = std::move(checked.problems);
+      return out;
+    }
+    WriteResult written;
+    if (job.editing_id.empty()) {
+      written = store.add(std::move(checked.record));
+    } else if (const auto stored = store.get(job.editing_id)) {
+      written = store.update(job.editing_id, with_removed_fields(job.record, *stored));
+    } else {
+      written.problems.push_back(Problem{"", "not_found", {{"value", job.editing_id}}});
+    }
+    if (!written.ok()) {
+      out.problems = std::move(written.problems);
+    } else {
+      out.id = job.editing_id.empty() ? written.ids.front() : job.editing_id;
+    }
+  } catch (const sqlite::Error& error) {
+    out.problems.push_back(error.busy() ? Problem{"", "store_busy", {}} : Problem{"", "store_error", {{"detail", error.what()}}});
+  } catch (const std::exception& error) {
+    out.problems.push_back(Problem{"", "store_error", {{"detail", error.what()}}});
+  }
+  return out;
+}
+
+void SaveWorker::run() {
+  std::unique_ptr<LocalStore> store;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return stop_ || job_.has_value(); });
+    if (!job_) return;  // stopping with nothing left to write
+    const auto job = std::move(*job_);
+    job_.reset();
+    lock.unlock();
+    Outcome outcome;
+    try {
+      // Opened here, on the first save, not on the UI thread.
+      if (!store) store = std::make_unique<LocalStore>(store_path_, vocabulary_);
+      outcome = write(*store, job);
+    } catch (const std::exception& error) {
+      outcome.problems.push_back(Problem{"", "store_error", {{"detail", error.what()}}});
+    }
+    lock.lock();
+    outcome_ = std::move(outcome);
+    busy_ = job_.has_value();
+    wake_.notify_all();
+    lock.unlock();
+    if (done_) done_();
+    lock.lock();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
 AppState::AppState(const Assets& assets, Options options) : assets_(assets), options_(std::move(options)) {
   LocalStore::Options store_options;
   store_options.today = options_.today;
@@ -147,6 +241,10 @@ AppState::AppState(const Assets& assets, Options options) : assets_(assets), opt
       std::lock_guard lock(posted_mutex_);
       posted_counts_ = std::move(counts);
     }
+    if (options_.wake) options_.wake();
+  });
+
+  save_worker_ = std::make_unique<SaveWorker>(options_.store_path, assets_.vocabulary, [this] {
     if (options_.wake) options_.wake();
   });
 
@@ -176,6 +274,12 @@ AppState::AppState(const Assets& assets, Options options) : assets_(assets), opt
 }
 
 AppState::~AppState() {
+  // A save on its way is written and taken first, so that the draft saved below is what is left.
+  try {
+    finish_saves();
+  } catch (const std::exception& error) {
+    std::cerr << "relais: " << error.what() << '\n';
+  }
   save_drafts_if_changed();
   if (enrollment_thread_.joinable()) enrollment_thread_.join();
   background_.reset();  // joins the worker before the store goes
@@ -263,50 +367,67 @@ Problems AppState::add_place(const std::string& nom, const std::string& commune,
 
 // ---------------------------------------------------------------------------------------------
 
-std::optional<std::string> AppState::write_record(RecordKind kind, const json& record, const std::string& editing_id,
-                                                  FormMessages& messages, Problems problems) {
+bool AppState::write_record(RecordKind kind, const json& record, const std::string& editing_id, FormMessages& messages,
+                            std::function<void(const std::string&)> on_saved, Problems problems) {
+  if (pending_save_) return false;  // one at a time: the Save buttons wait for it
   last_saved_message.clear();
   const ValidationContext context{vocabulary(), today()};
   auto checked = check_record(kind, record, context);
   problems.insert(problems.end(), checked.problems.begin(), checked.problems.end());
   if (!problems.empty()) {
     messages.set(problems, assets_.translator, lang_);
-    return std::nullopt;
-  }
-  WriteResult written;
-  if (editing_id.empty()) {
-    written = store_->add(std::move(checked.record));
-  } else if (const auto stored = store_->get(editing_id)) {
-    written = store_->update(editing_id, with_removed_fields(record, *stored));
-  } else {
-    written.problems.push_back(Problem{"", "not_found", {{"value", editing_id}}});
-  }
-  if (!written.ok()) {
-    messages.set(written.problems, assets_.translator, lang_);
-    return std::nullopt;
+    return false;
   }
   messages.clear();
+  pending_save_ = PendingSave{&messages, std::move(on_saved)};
+  save_worker_->submit(SaveWorker::Job{kind, record, editing_id, today()});
+  return true;
+}
+
+bool AppState::poll_saves() {
+  if (!pending_save_) return false;
+  auto outcome = save_worker_->take();
+  if (!outcome) return false;
+  auto pending = std::move(*pending_save_);
+  pending_save_.reset();
+  last_save_ok_ = outcome->id.has_value();
+  if (!outcome->id) {
+    // Nothing was written: the form and its draft keep what was typed.
+    pending.messages->set(outcome->problems, assets_.translator, lang_);
+    return true;
+  }
+  pending.messages->clear();
   bump_data_generation();
-  return editing_id.empty() ? written.ids.front() : editing_id;
+  pending.on_saved(*outcome->id);
+  save_drafts_if_changed();
+  return true;
+}
+
+void AppState::finish_saves() {
+  if (!pending_save_) return;
+  save_worker_->wait_idle();
+  poll_saves();
+}
+
+void AppState::report_error(const std::string& detail) {
+  error_banner_ = text("app.error.banner", {{"detail", detail}});
 }
 
 bool AppState::save_session(SessionForm& form, FormMessages& messages) {
-  if (!write_record(RecordKind::session, form.to_record_json(vocabulary()), form.editing_id, messages)) return false;
-  last_saved_message = text(form.is_workshop() ? "app.saved.workshop" : "app.saved.session");
-  form.prepare_next();
-  save_drafts_if_changed();
-  return true;
+  return write_record(RecordKind::session, form.to_record_json(vocabulary()), form.editing_id, messages,
+                      [this, &form](const std::string&) {
+                        last_saved_message = text(form.is_workshop() ? "app.saved.workshop" : "app.saved.session");
+                        form.prepare_next();
+                      });
 }
 
 bool AppState::save_lot() {
-  const auto id = write_record(RecordKind::lot, lot.to_record_json(), lot.editing_id, lot_messages);
-  if (!id) return false;
-  lot.editing_id = *id;
-  open_lot_id = *id;
-  open_device_id.clear();
-  last_saved_message = text("app.saved.lot");
-  save_drafts_if_changed();
-  return true;
+  return write_record(RecordKind::lot, lot.to_record_json(), lot.editing_id, lot_messages, [this](const std::string& id) {
+    lot.editing_id = id;
+    open_lot_id = id;
+    open_device_id.clear();
+    last_saved_message = text("app.saved.lot");
+  });
 }
 
 bool AppState::save_device() {
@@ -315,26 +436,27 @@ bool AppState::save_device() {
   const auto record = device.to_record_json(open_lot_id, weight_problem);
   Problems problems;
   if (weight_problem) problems.push_back(*weight_problem);
-  const auto id = write_record(RecordKind::device, record, {}, device_messages, std::move(problems));
-  if (!id) return false;
-  open_device_id = *id;
-  last_saved_message = text("app.saved.device");
-  device.prepare_next();
-  save_drafts_if_changed();
-  return true;
+  return write_record(
+      RecordKind::device, record, {}, device_messages,
+      [this](const std::string& id) {
+        open_device_id = id;
+        last_saved_message = text("app.saved.device");
+        device.prepare_next();
+      },
+      std::move(problems));
 }
 
 bool AppState::save_event() {
   if (open_device_id.empty()) return false;
-  if (!write_record(RecordKind::device_event, event.to_record_json(open_device_id), {}, event_messages)) return false;
-  last_saved_message = text("app.saved.event");
-  // The next event is often by the same person on the same day.
-  EventForm next;
-  next.auteur = event.auteur;
-  next.date = event.date;
-  event = std::move(next);
-  save_drafts_if_changed();
-  return true;
+  return write_record(RecordKind::device_event, event.to_record_json(open_device_id), {}, event_messages,
+                      [this](const std::string&) {
+                        last_saved_message = text("app.saved.event");
+                        // The next event is often by the same person on the same day.
+                        EventForm next;
+                        next.auteur = event.auteur;
+                        next.date = event.date;
+                        event = std::move(next);
+                      });
 }
 
 void AppState::new_lot() {
@@ -542,6 +664,7 @@ std::string AppState::sync_error_in_words(const SyncReport& report) const {
 }
 
 bool AppState::poll_sync() {
+  bool saved = poll_saves();
   std::optional<SyncReport> report;
   std::optional<SyncProgress> progress;
   std::optional<StoreWorker::Counts> counts;
@@ -551,7 +674,7 @@ bool AppState::poll_sync() {
     progress.swap(posted_progress_);
     counts.swap(posted_counts_);
   }
-  bool changed = false;
+  bool changed = saved;
   if (counts) {
     sync_status_.counts_known = true;
     sync_status_.pending = counts->pending;

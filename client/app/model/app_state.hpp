@@ -119,6 +119,50 @@ class StoreWorker {
   std::thread thread_;  // last: started once everything above exists
 };
 
+// Writes the forms' records on a thread of its own with its own store connection: a Save never
+// waits on the store on the UI thread (another process may hold it for seconds: a CLI import, a
+// sync page). One write at a time; its outcome is taken by the UI thread with take().
+class SaveWorker {
+ public:
+  struct Job {
+    RecordKind kind = RecordKind::session;
+    nlohmann::json record;   // the form's record, checked on the UI thread already
+    std::string editing_id;  // the record it replaces, empty for a new one
+    Date today;
+  };
+  struct Outcome {
+    std::optional<std::string> id;  // the record written
+    Problems problems;              // refused by the store (the record is not written)
+  };
+
+  // Starts the thread; the store is opened there. `done` is called on the worker thread.
+  SaveWorker(std::filesystem::path store_path, const Vocabulary& vocabulary, std::function<void()> done);
+  ~SaveWorker();  // the write in progress finishes first
+  SaveWorker(const SaveWorker&) = delete;
+  SaveWorker& operator=(const SaveWorker&) = delete;
+
+  void submit(Job job);
+  // The outcome of the write, once it is done.
+  std::optional<Outcome> take();
+  // Waits until the write in progress is done (on closing, and in tests).
+  void wait_idle();
+
+ private:
+  void run();
+  Outcome write(LocalStore& store, const Job& job);
+
+  std::filesystem::path store_path_;
+  const Vocabulary& vocabulary_;
+  std::function<void()> done_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::optional<Job> job_;
+  std::optional<Outcome> outcome_;
+  bool busy_ = false;  // a job is queued or being written
+  std::thread thread_;  // last: started once everything above exists
+};
+
 class AppState {
  public:
   struct Options {
@@ -179,12 +223,26 @@ class AppState {
   FormMessages individual_messages, workshop_messages, lot_messages, device_messages, event_messages;
   std::string last_saved_message;  // "Accompagnement enregistré." shown under the Save button
 
-  // Saves a form to the store: true and the form made ready for the next record, or false
-  // with its messages set and nothing stored.
+  // Saves a form: false with its messages set when it has problems (or a save is in progress);
+  // true when the record went to SaveWorker. The form keeps what was typed until the write is
+  // confirmed: then (in poll_saves) it is made ready for the next record; a refusal or a store
+  // error becomes a message in the form, whose content is kept (and its draft).
   bool save_session(SessionForm& form, FormMessages& messages);
   bool save_lot();
   bool save_device();
   bool save_event();
+  // A save is on its way to the store: the screens show "Enregistrement…" and no Save button.
+  bool saving() const { return pending_save_.has_value(); }
+  // The last save that ended was written (false: refused or a store error, in the form's messages).
+  bool last_save_ok() const { return last_save_ok_; }
+  // Takes the outcome of the save in progress (poll_sync() calls it): true when it ended.
+  bool poll_saves();
+  // Waits for the save in progress and takes its outcome: tests, and closing the app.
+  void finish_saves();
+  // What went wrong outside a form (a store error caught at the frame loop): the banner's text.
+  const std::string& error_banner() const { return error_banner_; }
+  void report_error(const std::string& detail);
+  void dismiss_error() { error_banner_.clear(); }
   // Opens a stored record in its form (from the history); false when it is gone.
   bool edit_record(const std::string& id, std::string& view);
   bool delete_record(const std::string& id, std::string& error);
@@ -225,8 +283,19 @@ class AppState {
   // Validates `record` (with `problems` found by the form itself) and adds it, or, with
   // `editing_id`, replaces the edited record's fields. Returns the record's id; on any problem
   // sets `messages` and stores nothing.
-  std::optional<std::string> write_record(RecordKind kind, const nlohmann::json& record, const std::string& editing_id,
-                                          FormMessages& messages, Problems problems = {});
+  // Checks `record` (with `problems` found by the form itself) and hands it to SaveWorker, or,
+  // with `editing_id`, its replacement of the edited record's fields. On any problem sets
+  // `messages` and returns false. `on_saved` runs on the UI thread with the record's id once it
+  // is written.
+  bool write_record(RecordKind kind, const nlohmann::json& record, const std::string& editing_id,
+                    FormMessages& messages, std::function<void(const std::string&)> on_saved, Problems problems = {});
+  struct PendingSave {
+    FormMessages* messages;
+    std::function<void(const std::string&)> on_saved;
+  };
+  std::optional<PendingSave> pending_save_;
+  bool last_save_ok_ = false;
+  std::string error_banner_;
   void restore_drafts();
   std::string sync_error_in_words(const SyncReport& report) const;
 
@@ -249,6 +318,7 @@ class AppState {
   std::optional<StoreWorker::Counts> posted_counts_;
   Enrollment enrollment_;
   std::thread enrollment_thread_;
+  std::unique_ptr<SaveWorker> save_worker_;
   std::unique_ptr<StoreWorker> store_worker_;  // last: stopped first
 };
 

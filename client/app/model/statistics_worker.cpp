@@ -64,18 +64,6 @@ std::string group_digits(std::string digits, Lang lang) {
   return out;
 }
 
-std::optional<std::string> valid_departement(std::string text) {
-  text = trim(text);
-  for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  const auto digits = [&](std::size_t from) {
-    return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(from), text.end(),
-                       [](char c) { return c >= '0' && c <= '9'; });
-  };
-  if (text.size() == 2 && (text == "2A" || text == "2B" || (digits(0) && text != "00" && text != "20"))) return text;
-  if (text.size() == 3 && digits(0) && (text.rfind("97", 0) == 0 || text.rfind("98", 0) == 0)) return text;
-  return std::nullopt;
-}
-
 }  // namespace
 
 // [SECTION] Periods and filters ---------------------------------------------------------------------
@@ -94,7 +82,7 @@ std::optional<Period> preset_period(std::string_view preset, const Date& today) 
   return std::nullopt;
 }
 
-std::optional<stats::Filter> make_filter(const StatisticsQuery& query, const Date& today,
+std::optional<stats::Filter> make_filter(const StatisticsQuery& query, const Date& today, const Vocabulary& vocabulary,
                                          std::vector<QueryProblem>& problems) {
   problems.clear();
   stats::Filter filter;
@@ -109,11 +97,8 @@ std::optional<stats::Filter> make_filter(const StatisticsQuery& query, const Dat
       if (!date) problems.push_back({field, "app.stats.error.bad_date", text});
       return date;
     };
-    filter.from = read(query.custom_from, "custom_from", "app.stats.error.from_required");
-    filter.to = read(query.custom_to, "custom_to", "app.stats.error.to_required");
-    if (filter.from && filter.to && *filter.from > *filter.to) {
-      problems.push_back({"custom_to", "app.stats.error.order", format_date_french(*filter.from)});
-    }
+    filter.from = read(query.custom_from, stats::filter_field::from, "app.stats.error.from_required");
+    filter.to = read(query.custom_to, stats::filter_field::to, "app.stats.error.to_required");
   } else if (const auto period = preset_period(query.preset, today)) {
     filter.from = period->from;
     filter.to = period->to;
@@ -121,18 +106,28 @@ std::optional<stats::Filter> make_filter(const StatisticsQuery& query, const Dat
     problems.push_back({"preset", "app.stats.error.bad_date", query.preset});
   }
   const auto set = [](const std::string& value) -> std::optional<std::string> {
-    const auto text = trim(value);
-    if (text.empty()) return std::nullopt;
-    return text;
+    if (value.empty()) return std::nullopt;
+    return value;
   };
   filter.mediateur_id = set(query.mediateur_id);
   filter.lieu_id = set(query.lieu_id);
   filter.type = set(query.type);
   filter.thematique = set(query.thematique);
   filter.commune = set(query.commune);
-  if (!trim(query.departement).empty()) {
-    filter.departement = valid_departement(query.departement);
-    if (!filter.departement) problems.push_back({"departement", "app.stats.error.departement", trim(query.departement)});
+  filter.departement = set(query.departement);
+  // The rule relais-cli and the server share, in the screen's words.
+  for (const auto& problem : stats::check_filter(filter, vocabulary)) {
+    const auto value = [&] {
+      for (const auto& [key, text] : problem.args) {
+        if (key == "value") return text;
+      }
+      return std::string{};
+    }();
+    if (problem.reason == "period_order") {
+      problems.push_back({problem.field, "app.stats.error.order", format_date_french(*filter.from)});
+    } else {
+      problems.push_back({problem.field, "app.stats.error." + problem.field, value});
+    }
   }
   if (!problems.empty()) return std::nullopt;
   return filter;

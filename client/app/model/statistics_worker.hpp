@@ -46,7 +46,7 @@ struct StatisticsQuery {
 
 // A problem with the query, for people: a translation key and its {value}.
 struct QueryProblem {
-  std::string field;  // custom_from | custom_to | departement
+  std::string field;  // preset, or stats::filter_field's names (from, to, type, theme, departement)
   std::string key;    // app.stats.error.*
   std::string value;
 };
@@ -60,9 +60,10 @@ struct Period {
 // whole previous month; last_12_months is today's month and the 11 before it, whole.
 std::optional<Period> preset_period(std::string_view preset, const Date& today);
 
-// The filter of `query`, or nothing with `problems` set (a custom date that is no date, missing,
-// or a start after the end; a département that is none).
-std::optional<stats::Filter> make_filter(const StatisticsQuery& query, const Date& today,
+// The filter of `query`, or nothing with `problems` set (a custom date that is no date or
+// missing; then stats::check_filter's problems: a start after the end, a département that is
+// none, a type or theme that is no code of `vocabulary`).
+std::optional<stats::Filter> make_filter(const StatisticsQuery& query, const Date& today, const Vocabulary& vocabulary,
                                          std::vector<QueryProblem>& problems);
 
 // The chart's steps.

@@ -90,6 +90,11 @@ void AppUi::frame() {
   ImGui::Begin("##relais", nullptr,
                ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoSavedSettings |
                    ImGuiWindowFlags_NoBringToFrontOnFocus);
+  if (!app_.error_banner().empty()) {
+    ImGui::TextColored(ui::error_colour(), "%s", app_.error_banner().c_str());
+    ImGui::SameLine();
+    if (ui::secondary_button(app_.text("app.error.dismiss"), "button:dismiss-error")) app_.dismiss_error();
+  }
   if (view_ == "setup") {
     view_setup();
   } else {
@@ -404,6 +409,12 @@ void AppUi::view_session(SessionForm& form, FormMessages& messages) {
 void AppUi::save_bar(const std::string& label, const FormMessages& messages, bool& save) {
   ImGui::Separator();
   const auto leftovers = messages.not_shown(app_.lang());
+  if (app_.saving()) {
+    // The record is on its way to the store (SaveWorker): the form stays as typed until then.
+    ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.saving").c_str());
+    save = false;
+    return;
+  }
   if (!messages.empty()) {
     ImGui::TextColored(ui::error_colour(), "%s",
                        app_.text("app.form.problems", {{"count", std::to_string(messages.size())}}).c_str());

@@ -190,7 +190,9 @@ void AppUi::view_equipment() {
   }
   ImGui::EndChild();
   ImGui::Separator();
-  if (!app_.last_saved_message.empty()) {
+  if (app_.saving()) {
+    ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.saving").c_str());
+  } else if (!app_.last_saved_message.empty()) {
     ImGui::TextColored(ui::ok_colour(), "✓ %s", app_.last_saved_message.c_str());
   } else {
     ImGui::TextColored(ui::muted_colour(), "%s", app_.text("app.equipment.hint").c_str());

@@ -108,7 +108,7 @@ void ExportsView::draw() {
 
   ui::row_label(app_.text("app.exports.period"));
   std::vector<QueryProblem> problems;
-  const auto filter = make_filter(period_, app_.today(), problems);
+  const auto filter = make_filter(period_, app_.today(), app_.vocabulary(), problems);
   ImGui::BeginGroup();
   period_controls(app_, period_, problems, "export");
   ImGui::EndGroup();

@@ -178,7 +178,7 @@ void StatisticsView::draw() {
   }
   // Ask the worker when the controls, the day or the store changed; the UI never waits.
   const auto today = app_.today();
-  const auto filter = make_filter(query_, today, problems_);
+  const auto filter = make_filter(query_, today, app_.vocabulary(), problems_);
   if (filter && (!requested_ || !(query_ == requested_query_) || requested_generation_ != app_.data_generation() ||
                  requested_today_ != today)) {
     requested_number_ = worker_->request(*filter);

@@ -22,6 +22,9 @@ class Error : public std::runtime_error {
  public:
   Error(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
   int code() const { return code_; }
+  // Another connection held the store past the busy timeout (SQLITE_BUSY or SQLITE_LOCKED,
+  // whatever the extended code): trying again later may work.
+  bool busy() const { return (code_ & 0xff) == 5 || (code_ & 0xff) == 6; }
 
  private:
   int code_;

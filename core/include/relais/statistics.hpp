@@ -17,7 +17,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "relais/dates.hpp"
 #include "relais/impact.hpp"
@@ -86,6 +89,46 @@ struct DeviceFacts {
 DeviceFacts device_facts(const Lot& lot, const Device& device, const std::vector<DeviceEvent>& events,
                          const SessionOwner& owner);
 
+// [SECTION] What the index holds: one rule for the local store and the server.
+//
+// Both stores keep the index with refresh() below; only the reading of their own tables differs
+// (a RecordSource). The rule for a parent that is deleted (docs/statistics.md, "Deleted
+// records"): a session or device counts while it is live, whatever became of its place or lot;
+// a deleted place still gives its sessions the commune where they took place, and a deleted
+// lot still gives its devices their collection date and place. Only a parent this store does
+// not have changes a figure: a session at an unknown place has no commune, and a device of an
+// unknown lot is left out until the lot arrives.
+
+// A record as a store holds it: its fields (with "id"), whether it is deleted, and its owner.
+struct SourceRecord {
+  nlohmann::json fields;
+  bool deleted = false;
+  SessionOwner owner;
+};
+
+// How the index reads a store's records.
+class RecordSource {
+ public:
+  virtual ~RecordSource() = default;
+  // The record of this kind with this id, deleted or not; nullopt when the store has none.
+  virtual std::optional<SourceRecord> find(RecordKind kind, const std::string& id) const = 0;
+  // The live events of a device, by date then by creation.
+  virtual std::vector<nlohmann::json> live_events(const std::string& device_id) const = 0;
+  // The records whose index rows depend on this lot (its devices) or place (its sessions); any
+  // superset is fine (a deleted one is forgotten again).
+  virtual std::vector<std::string> dependents(RecordKind kind, const std::string& id) const = 0;
+};
+
+// The index rows of a session, a device, or none (a deleted record, a device of an unknown lot).
+struct SessionEntry {
+  Session session;
+  SessionOwner owner;
+  std::optional<Location> place;  // the place's, when the session has a place this store has
+};
+using IndexEntry = std::variant<std::monostate, SessionEntry, DeviceFacts>;
+// `record` is of `kind` (session or device; other kinds have no rows of their own).
+IndexEntry index_entry(RecordKind kind, const SourceRecord& record, const RecordSource& source);
+
 // Writes to the index, inside the caller's transaction (the store's write of the record).
 class Index {
  public:
@@ -95,6 +138,8 @@ class Index {
   // is at a place of activity (nullopt when the place is unknown here).
   void put_session(const Session& session, const SessionOwner& owner, const std::optional<Location>& place);
   void put_device(const DeviceFacts& device);
+  // Writes an entry: put_session, put_device, or remove(id) for none.
+  void put(std::string_view record_id, const IndexEntry& entry);
   // Forgets a session or a device (deleted record); nothing happens for other ids.
   void remove(std::string_view record_id);
   // Empties every statistics table (before a rebuild).
@@ -103,6 +148,11 @@ class Index {
  private:
   sqlite::Database& db_;
 };
+
+// Brings the index up to date after the record `id` of `kind` was written, deleted or received:
+// its own rows (a session, a device), or those of the records it is part of (an event's device,
+// a lot's devices, a place's sessions). Inside the caller's transaction.
+void refresh(Index& index, const RecordSource& source, RecordKind kind, const std::string& id);
 
 struct Filter {
   std::optional<Date> from;  // inclusive
@@ -118,6 +168,34 @@ struct Filter {
   // True when only the period and scope are set: the daily sums answer it.
   bool only_period() const;
 };
+
+// [SECTION] Checking a filter: one rule for relais-cli, the app and the server.
+//
+// The names of a filter's fields in problems: relais-cli's options (--from, --theme...) and the
+// server's query parameters (from=, theme=...) without their dashes.
+namespace filter_field {
+inline constexpr const char* from = "from";
+inline constexpr const char* to = "to";
+inline constexpr const char* advisor = "advisor";
+inline constexpr const char* place = "place";
+inline constexpr const char* type = "type";
+inline constexpr const char* theme = "theme";
+inline constexpr const char* commune = "commune";
+inline constexpr const char* departement = "departement";
+}  // namespace filter_field
+
+// A département as filters take it: "01" to "95" (not "20"), "2A", "2B", or "971" to "978"
+// (what departement_of() gives); lower case and spaces around are accepted. Nullopt otherwise.
+std::optional<std::string> normalise_departement(std::string_view text);
+
+// Tidies `filter` (text trimmed, an empty one dropped, the département in capitals) and checks
+// it. Each problem names its field (filter_field) and reason:
+//   type         "unknown_code"     neither individuel nor collectif ({value}, {allowed})
+//   theme        "unknown_theme"    not a code of thematiques or thematiques_administratives ({value})
+//   departement  "bad_departement"  see normalise_departement ({value})
+//   to           "period_order"     the period ends before it starts ({from}, {to}, YYYY-MM-DD)
+// Translations: "problem.<reason>". Empty: the filter can be computed.
+Problems check_filter(Filter& filter, const class Vocabulary& vocabulary);
 
 struct Count {
   std::string code;

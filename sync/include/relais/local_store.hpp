@@ -178,12 +178,11 @@ class LocalStore {
   void check_device_invariants(const std::string& device_id, Problems& problems);
   void check_not_referenced(RecordKind kind, const std::string& id, Problems& problems);
   void write_session_codes(const Session& session);
-  // Brings the statistics index (core/statistics.hpp) in line with the stored record: called in
-  // the transaction of every write, local or pulled. A lot, an event or a place refreshes the
-  // devices or sessions that depend on it.
+  // Brings the statistics index in line with the stored record (stats::refresh, the rule the
+  // server shares): called in the transaction of every write, local or pulled. A lot, an event
+  // or a place refreshes the devices or sessions that depend on it.
   void refresh_statistics(RecordKind kind, const std::string& id);
-  void refresh_session_statistics(const std::string& id);
-  void refresh_device_statistics(const std::string& id);
+  class StatisticsSource;  // this store's tables as a stats::RecordSource
   // Fills the statistics index from every record (a store made before it existed).
   void rebuild_statistics();
   FieldVersions synced_versions(const std::string& id) const;

@@ -129,6 +129,7 @@ class BackgroundSync {
   bool running_sync() const { return running_.load(); }
 
  private:
+  class EngineLease;  // sets engine_ for a sync, clears it on every way out
   void run();
 
   std::filesystem::path store_path_;
@@ -141,7 +142,7 @@ class BackgroundSync {
   bool stop_requested_ = false;
   bool now_requested_ = true;
   std::atomic<bool> running_{false};
-  SyncEngine* engine_ = nullptr;  // guarded by mutex_, for cancel() from stop()
+  SyncEngine* engine_ = nullptr;  // guarded by mutex_, for cancel() from stop(); set by EngineLease only
   std::thread thread_;
 };
 

@@ -55,23 +55,30 @@ struct ExportRequest {
   Lang lang = Lang::fr;
 };
 
-// A parameter that cannot be used: `field` names it ("from", "format"...).
+// A parameter that cannot be used: `field` names it ("from", "format"...), `code` says why
+// (a filter's problems have stats::check_filter's reasons; anything else is "invalid").
 class ExportParameterError : public std::invalid_argument {
  public:
-  ExportParameterError(std::string field, std::string reason)
-      : std::invalid_argument(field + ": " + reason), field_(std::move(field)), reason_(std::move(reason)) {}
+  ExportParameterError(std::string field, std::string reason, std::string code = "invalid")
+      : std::invalid_argument(field + ": " + reason),
+        field_(std::move(field)),
+        reason_(std::move(reason)),
+        code_(std::move(code)) {}
   const std::string& field() const { return field_; }
-  const std::string& reason() const { return reason_; }
+  const std::string& reason() const { return reason_; }  // the message without the field
+  const std::string& code() const { return code_; }
 
  private:
   std::string field_;
   std::string reason_;
+  std::string code_;
 };
 
 // Reads format, what, from, to, advisor, place, type, theme, commune, departement and lang;
-// `format` and `what` are required. Throws ExportParameterError for a missing or bad value or an
-// unknown name.
-ExportRequest parse_export_request(const std::map<std::string, std::string>& parameters);
+// `format` and `what` are required. The filter is checked by stats::check_filter (the rule
+// relais-cli and the app share) against `vocabulary`, the server's. Throws ExportParameterError
+// for a missing or bad value or an unknown name.
+ExportRequest parse_export_request(const std::map<std::string, std::string>& parameters, const Vocabulary& vocabulary);
 
 // Brings the statistics index up to date, then writes the export of `scope` ("" for all) to
 // `out` (through `out.part`, renamed at the end). `info` goes in the "Informations export" block.
