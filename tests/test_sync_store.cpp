@@ -584,3 +584,28 @@ TEST_CASE("the hybrid logical clock cannot overflow, whatever it is shown", "[cl
   CHECK(Clock::make(-5, 3) == 3);
   CHECK(Clock::physical_ms(Clock::make(INT64_MAX, 0)) == Clock::kMaxPhysicalMs);
 }
+
+TEST_CASE("a vocabulary update pulled on one connection is used by every connection of the store at once",
+          "[sync]") {
+  // The app's UI and save connections and the background sync's are three connections to one
+  // file: what the sync pulls must not be refused at the next Save until a restart.
+  relais::test::TempDir dir;
+  auto ui = relais::test::open_store(dir / "relais.db");
+  auto sync = relais::test::open_store(dir / "relais.db");
+  const auto& before = ui->vocabulary();
+  auto input = relais::test::valid_individual_session_json();
+  input["thematiques"].push_back("objets_connectes");
+  REQUIRE(sync->apply_pulled({}, "cursor-1", vocabulary_update(2)).vocabulary_version == 2);
+
+  // The record is checked against the new codes by the other connection's very next write.
+  const auto updated = relais::vocabulary_with_update(relais::test::context().vocabulary, dir / "relais.db");
+  const auto checked = relais::check_record(RecordKind::session, input, {updated, relais::test::context().today});
+  REQUIRE(checked.ok());
+  const auto added = ui->add(checked.record);
+  INFO(relais::test::to_text(added.problems));
+  CHECK(added.ok());
+  CHECK(ui->vocabulary().contains("thematiques", "objets_connectes"));
+  CHECK_FALSE(ui->refresh_vocabulary());  // nothing new since
+  // A reference taken before stays valid (the app's screens hold one for a frame).
+  CHECK_FALSE(before.contains("thematiques", "objets_connectes"));
+}

@@ -177,12 +177,22 @@ LocalStore::LocalStore(const std::filesystem::path& path, const Vocabulary& voca
   // that ran ahead is corrected by restamp_future_versions at the next sync).
   refresh_clock();
   if (meta(kStatisticsIndexKey) != "1") rebuild_statistics();
-  if (auto update = meta(kVocabularyUpdateKey)) {
-    try {
-      updated_vocabulary_ = std::make_unique<Vocabulary>(base_vocabulary_.with_update(parse_stored_json(*update)));
-    } catch (const std::invalid_argument&) {
-      // Saved by a build whose vocabulary had a set this one lacks: its codes stay unknown here.
-    }
+  refresh_vocabulary();
+}
+
+bool LocalStore::refresh_vocabulary() {
+  auto update = meta(kVocabularyUpdateKey);
+  if (update.value_or("") == loaded_vocabulary_update_) return false;
+  loaded_vocabulary_update_ = update.value_or("");
+  try {
+    auto fresh = std::make_unique<Vocabulary>(base_vocabulary_.with_update(parse_stored_json(loaded_vocabulary_update_)));
+    // Whoever holds a reference to the one in use keeps a valid one (updates are a few a year).
+    if (updated_vocabulary_) retired_vocabularies_.push_back(std::move(updated_vocabulary_));
+    updated_vocabulary_ = std::move(fresh);
+    return true;
+  } catch (const std::exception&) {
+    // Saved by a build whose vocabulary had a set this one lacks: its codes stay unknown here.
+    return false;
   }
 }
 
@@ -720,6 +730,7 @@ std::optional<std::string> parent_of(const AnyRecord& record) {
 WriteResult LocalStore::add(std::vector<AnyRecord> records) {
   WriteResult result;
   refresh_clock();
+  refresh_vocabulary();
   const auto context = validation_context();
   // Ids of the batch's refused records: their children are refused with them, without a
   // second message saying the parent does not exist.
@@ -763,6 +774,7 @@ WriteResult LocalStore::add(std::vector<AnyRecord> records) {
 WriteResult LocalStore::update(const std::string& id, const json& fields) {
   WriteResult result;
   refresh_clock();
+  refresh_vocabulary();
   sqlite::Transaction transaction(db_);
   const auto row = load_live_row(id, result.problems);
   if (!row) return result;
@@ -842,6 +854,7 @@ void LocalStore::mark_deleted(RecordKind kind, const std::string& id) {
 WriteResult LocalStore::remove(const std::string& id) {
   WriteResult result;
   refresh_clock();
+  refresh_vocabulary();
   sqlite::Transaction transaction(db_);
   const auto row = load_live_row(id, result.problems);
   if (!row) return result;
@@ -1304,7 +1317,11 @@ PullApplied LocalStore::apply_pulled(const std::vector<PulledRecord>& records, c
   release_held(applied, now_ms);
   set_meta(kPullCursorKey, next_cursor);
   commit(transaction);
-  if (new_vocabulary) updated_vocabulary_ = std::move(new_vocabulary);
+  if (new_vocabulary) {
+    if (updated_vocabulary_) retired_vocabularies_.push_back(std::move(updated_vocabulary_));
+    updated_vocabulary_ = std::move(new_vocabulary);
+    loaded_vocabulary_update_ = vocabulary_update->dump();
+  }
   return applied;
 }
 

@@ -173,7 +173,9 @@ void SaveWorker::wait_idle() {
 SaveWorker::Outcome SaveWorker::write(LocalStore& store, const Job& job) {
   Outcome out;
   try {
-    // Checked again with this connection's vocabulary, into the store's own types.
+    // Checked again with this connection's vocabulary (with any update the sync pulled since),
+    // into the store's own types.
+    store.refresh_vocabulary();
     const ValidationContext context{store.vocabulary(), job.today};
     auto checked = check_record(job.kind, job.record, context);
     if (!checked.ok()) {
@@ -717,7 +719,9 @@ bool AppState::poll_sync() {
     sync_status_.last_error = report->ok() ? std::string{} : sync_error_in_words(*report);
     sync_status_.progress_phase.clear();
     sync_status_.progress_done = 0;
-    if (report->pulled > 0) {
+    // A vocabulary update pulled by the sync's connection is this connection's at once.
+    const bool new_vocabulary = store_->refresh_vocabulary();
+    if (report->pulled > 0 || new_vocabulary) {
       reload_places();
       bump_data_generation();
     }

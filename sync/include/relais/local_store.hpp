@@ -93,6 +93,10 @@ class LocalStore {
   // The vocabulary records are checked with: the assets' one, with the update last pulled from
   // the server (docs/protocol.md) if any. Show labels from it too.
   const Vocabulary& vocabulary() const { return updated_vocabulary_ ? *updated_vocabulary_ : base_vocabulary_; }
+  // Takes the vocabulary update another connection (the background sync's) saved since this one
+  // last looked; true when it changed. Every write does it first; a reference to the previous
+  // vocabulary stays valid.
+  bool refresh_vocabulary();
   int schema_version() const;
   const std::filesystem::path& path() const { return db_.path(); }
   // The backup written by this open's migration, if any.
@@ -213,6 +217,8 @@ class LocalStore {
   sqlite::Database db_;
   const Vocabulary& base_vocabulary_;
   std::unique_ptr<Vocabulary> updated_vocabulary_;
+  std::string loaded_vocabulary_update_;  // the meta.sync_vocabulary text it was made from
+  std::vector<std::unique_ptr<Vocabulary>> retired_vocabularies_;
   Options options_;
   std::string device_id_;
   std::int64_t clock_offset_ms_ = 0;
