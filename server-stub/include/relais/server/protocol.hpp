@@ -17,7 +17,12 @@
 
 namespace relais::server {
 
-inline constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;  // after decompression
+inline constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;  // a push's, as sent and after decompression
+// An enrollment is three short strings: its body is refused past this, as sent and inflated.
+inline constexpr std::size_t kMaxEnrollBodyBytes = 4 * 1024;
+// The request line and headers of any request, read before anything else (431 past either).
+inline constexpr std::size_t kMaxHeadBytes = 16 * 1024;
+inline constexpr std::size_t kMaxHeaderCount = 64;
 inline constexpr std::size_t kMaxChangesPerPush = 1000;
 inline constexpr std::int64_t kMaxPullLimit = 1000;
 inline constexpr std::string_view kProtocolVersion = "1";
@@ -51,6 +56,10 @@ nlohmann::json problem_json(const std::string& field, const std::string& reason,
 // than kMaxJsonDepth) or invalid_request (not an object).
 nlohmann::json parse_body_object(std::string_view body);
 
+// An enrollment body: a flat JSON object of strings ("code", "device_id" and the optional
+// "device_name"), read member by member. Anything else (another key, a nested value, more than
+// kMaxEnrollBodyBytes) is refused without being built: ApiError 400 invalid_json or
+// invalid_request (with the problems), 413 body_too_large.
 struct EnrollRequest {
   std::string code;
   std::string device_id;
