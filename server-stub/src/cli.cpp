@@ -2,10 +2,8 @@
 
 #include <fcntl.h>
 #include <malloc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -199,21 +197,9 @@ HttpLimits parse_limits(const Arguments& args) {
   return limits;
 }
 
-// Each connection holds a descriptor, and the store a few: the soft limit is raised (up to the
-// hard one) so that the cap, not the descriptors, is what refuses connections.
-void allow_descriptors(const HttpLimits& limits) {
-  rlimit current{};
-  if (getrlimit(RLIMIT_NOFILE, &current) != 0) return;
-  const auto wanted = static_cast<rlim_t>(limits.max_connections * 2 + 64);
-  if (current.rlim_cur >= wanted) return;
-  current.rlim_cur = current.rlim_max == RLIM_INFINITY ? wanted : std::min(wanted, current.rlim_max);
-  setrlimit(RLIMIT_NOFILE, &current);
-}
-
 int serve(const Arguments& args, const Assets& assets) {
   const auto address = parse_listen(args.required("listen", "serving"));
   const auto limits = parse_limits(args);
-  allow_descriptors(limits);
   // glibc gives each thread that allocates its own arena and keeps their peaks: with the pool's
   // workers each parsing a push in turn, that was 46 MB after 100,000 records, against 21 MB
   // with two arenas, for the same speed (pushes take the store's lock one at a time anyway).
