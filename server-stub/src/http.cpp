@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "relais/dates.hpp"
@@ -138,6 +139,12 @@ class ConnectionRegistry {
     }
     ++reserved_;
     return true;
+  }
+
+  // A place kept by make_room() for a connection that is refused after all.
+  void forget_reserved() {
+    std::lock_guard lock(mutex_);
+    if (reserved_ > 0) --reserved_;
   }
 
   void add(Connection& connection) {
@@ -449,7 +456,7 @@ class ConnectionThreads final : public httplib::TaskQueue {
       t_refused = false;
       return;
     }
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     jobs_.push_back({std::move(job), Clock::now()});
     // Each idle thread takes one job when it wakes: a thread more when they are too few.
     if (jobs_.size() <= idle_) {
@@ -457,7 +464,19 @@ class ConnectionThreads final : public httplib::TaskQueue {
       return;
     }
     const auto slot = threads_.emplace(threads_.end());
-    *slot = std::thread([this, slot] { work(slot); });
+    try {
+      *slot = std::thread([this, slot] { work(slot); });
+    } catch (const std::system_error&) {
+      // No thread to be had: this connection is refused (the others go on).
+      threads_.erase(slot);
+      auto refused = std::move(jobs_.back().run);
+      jobs_.pop_back();
+      lock.unlock();
+      registry_.forget_reserved();
+      t_refused = true;
+      refused();
+      t_refused = false;
+    }
   }
 
   // After the accept loop: closes the connections that are not in a request, lets the others
@@ -594,6 +613,9 @@ class GuardedServer final : public httplib::Server {
         }
       } catch (const std::exception& error) {
         std::cerr << "relais-server: connection: " << error.what() << '\n';
+        ok = false;
+      } catch (...) {
+        std::cerr << "relais-server: connection: unknown exception\n";
         ok = false;
       }
       t_stream = nullptr;
