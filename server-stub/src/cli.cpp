@@ -36,8 +36,9 @@ constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage =
     "Usage:\n"
-    "  relais-server [--db PATH] --listen HOST:PORT\n"
-    "      serve the sync protocol until SIGTERM or SIGINT (port 0: any free port)\n"
+    "  relais-server [--db PATH] --listen HOST:PORT [--max-connections N]\n"
+    "      serve the sync protocol until SIGTERM or SIGINT (port 0: any free port); past N\n"
+    "      connections open at once (default 512), the one idle the longest is closed\n"
     "  relais-server [--db PATH] admin add-structure --name NAME\n"
     "      add a structure; prints its id\n"
     "  relais-server [--db PATH] admin add-user --structure ID --role mediateur|coordinateur|admin --name NAME\n"
@@ -183,15 +184,29 @@ extern "C" void on_stop_signal(int) {
   errno = saved;
 }
 
+HttpLimits parse_limits(const Arguments& args) {
+  HttpLimits limits;
+  if (const auto text = args.optional("max-connections")) {
+    std::size_t count = 0;
+    const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), count);
+    if (error != std::errc{} || end != text->data() + text->size() || count < 1 || count > 100000) {
+      throw UsageError("--max-connections takes a number from 1 to 100000 (not \"" + *text + "\")");
+    }
+    limits.max_connections = count;
+  }
+  return limits;
+}
+
 int serve(const Arguments& args, const Assets& assets) {
   const auto address = parse_listen(args.required("listen", "serving"));
+  const auto limits = parse_limits(args);
   // glibc gives each thread that allocates its own arena and keeps their peaks: with the pool's
   // workers each parsing a push in turn, that was 46 MB after 100,000 records, against 21 MB
   // with two arenas, for the same speed (pushes take the store's lock one at a time anyway).
   mallopt(M_ARENA_MAX, 2);
   ServerStore store(db_path(args), assets.vocabulary, assets.translator);
   const auto factors = ImpactFactors::load_file(assets.directory / "impact_factors.json");
-  HttpServer http(store, factors);
+  HttpServer http(store, factors, limits);
   const int port = http.bind(address.host, address.port);
 
   int pipe_fds[2];
@@ -368,7 +383,7 @@ int run_cli(int argc, char** argv) {
       throw UsageError("unknown command \"" + args.positional[0] + "\" (see --help)");
     }
     if (serving) {
-      args.allow_only({"db", "listen"}, "serving");
+      args.allow_only({"db", "listen", "max-connections"}, "serving");
       if (args.options.count("listen") == 0) throw UsageError("give --listen HOST:PORT or an admin command (see --help)");
     }
 

@@ -1,6 +1,7 @@
 #include "relais/server/protocol.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "relais/json_parse.hpp"
 #include "relais/server/crypto.hpp"
@@ -72,22 +73,74 @@ json parse_body_object(std::string_view body) {
 }
 
 EnrollRequest parse_enroll(std::string_view body) {
-  const json document = parse_body_object(body);
-  ProblemList problems;
-  EnrollRequest request;
-  const auto text = [&](const char* key, bool required, std::string& out) {
-    const auto it = document.find(key);
-    if (it == document.end() || it->is_null()) {
-      if (required) problems.add(key, "required", std::string(key) + " is required");
-    } else if (!it->is_string()) {
-      problems.add(key, "wrong_type", std::string(key) + " must be a string");
-    } else {
-      out = it->get<std::string>();
-    }
+  if (body.size() > kMaxEnrollBodyBytes) {
+    throw ApiError(413, "body_too_large",
+                   "an enrollment body is larger than " + std::to_string(kMaxEnrollBodyBytes / 1024) + " KiB");
+  }
+  // The three members, in the order their problems are listed.
+  struct Member {
+    const char* key;
+    bool required;
+    std::string* out;
+    enum class State { absent, text, wrong_type } state = State::absent;
   };
-  text("code", true, request.code);
-  text("device_id", true, request.device_id);
-  text("device_name", false, request.device_name);
+  EnrollRequest request;
+  Member members[] = {{"code", true, &request.code},
+                      {"device_id", true, &request.device_id},
+                      {"device_name", false, &request.device_name}};
+  ProblemList problems;
+  std::vector<std::string> unknown;
+  std::set<std::string> seen;
+  try {
+    JsonParser parser(body, kMaxJsonDepth);
+    if (!parser.next_is('{')) {
+      // Not an object: parsed whole to say what it is (or where it is not JSON), which the
+      // size limit above keeps small.
+      const auto document = parser.value();
+      parser.end();
+      throw not_an_object(document);
+    }
+    parser.members([&](std::string key, std::size_t key_at) {
+      if (!seen.insert(key).second) {
+        throw JsonSyntaxError(key_at, "duplicate key in an object", JsonSyntaxError::Kind::duplicate_key);
+      }
+      Member* member = nullptr;
+      for (auto& candidate : members) {
+        if (key == candidate.key) member = &candidate;
+      }
+      // A nested value is not read at all: nothing of an enrollment is an object or an array.
+      if (parser.next_is('{') || parser.next_is('[')) {
+        problems.add(key, member ? "wrong_type" : "unknown_field",
+                     member ? key + " must be a string" : "an enrollment is a flat object of code, device_id and device_name");
+        problems.raise();
+      }
+      if (member && parser.next_is('"')) {
+        *member->out = parser.string();
+        member->state = Member::State::text;
+        return;
+      }
+      const auto scalar = parser.value();  // a number, true, false or null: a few bytes at most
+      if (!member) {
+        unknown.push_back(std::move(key));
+      } else if (!scalar.is_null()) {
+        member->state = Member::State::wrong_type;
+      }
+    });
+    parser.end();
+  } catch (const JsonSyntaxError& error) {
+    throw invalid_json(error);
+  }
+  for (const auto& member : members) {
+    const std::string key = member.key;
+    if (member.state == Member::State::wrong_type) {
+      problems.add(key, "wrong_type", key + " must be a string");
+    } else if (member.state == Member::State::absent && member.required) {
+      problems.add(key, "required", key + " is required");
+    }
+  }
+  for (const auto& key : unknown) {
+    problems.add(key, "unknown_field", "an enrollment has code, device_id and device_name only");
+  }
   if (!request.device_id.empty() && !is_uuid(request.device_id)) {
     problems.add("device_id", "invalid_id", "device_id must be a lower-case UUID");
   }

@@ -15,11 +15,13 @@
 
 namespace relais::test {
 
-ServerProcess::ServerProcess(std::string binary, std::filesystem::path db, int port) {
+ServerProcess::ServerProcess(std::string binary, std::filesystem::path db, int port,
+                             std::vector<std::string> extra_args) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   std::vector<std::string> words{std::move(binary), "--db", db.string(), "--listen",
                                  "127.0.0.1:" + std::to_string(port)};
+  words.insert(words.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& word : words) argv.push_back(word.data());
   argv.push_back(nullptr);

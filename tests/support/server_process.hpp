@@ -14,14 +14,15 @@ namespace relais::test {
 
 class ServerProcess {
  public:
-  // Starts `binary --db DB --listen 127.0.0.1:PORT` (PORT 0: any free port) and returns once the
-  // server said where it listens; throws with its stderr when it does not start.
-  ServerProcess(std::string binary, std::filesystem::path db, int port = 0);
+  // Starts `binary --db DB --listen 127.0.0.1:PORT [extra_args...]` (PORT 0: any free port) and
+  // returns once the server said where it listens; throws with its stderr when it does not start.
+  ServerProcess(std::string binary, std::filesystem::path db, int port = 0, std::vector<std::string> extra_args = {});
   ~ServerProcess();  // SIGTERM if still running
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // -1 once it has exited
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int stop();        // SIGTERM; the exit status (128 + signal when killed by one)
   void kill_hard();  // SIGKILL, as a crash or a power cut would

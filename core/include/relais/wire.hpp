@@ -24,7 +24,12 @@ inline constexpr std::string_view kProtocolHeader = "Relais-Protocol";
 // Unix milliseconds of the server's clock, in every answer (docs/protocol.md, "Bounded clocks").
 inline constexpr std::string_view kServerTimeHeader = "Relais-Server-Time";
 
-inline constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;  // after decompression
+inline constexpr std::size_t kMaxBodyBytes = 16 * 1024 * 1024;  // a push's, as sent and after decompression
+// An enrollment is three short strings: its body is refused past this, as sent and inflated.
+inline constexpr std::size_t kMaxEnrollBodyBytes = 4 * 1024;
+// The request line and headers of any request, read before anything else (431 past either).
+inline constexpr std::size_t kMaxHeadBytes = 16 * 1024;
+inline constexpr std::size_t kMaxHeaderCount = 64;
 inline constexpr std::size_t kMaxChangesPerPush = 1000;
 inline constexpr std::int64_t kMaxPullLimit = 1000;
 // Deeper JSON is refused before it is parsed: no record nests more than a few levels, and

@@ -21,6 +21,9 @@ namespace relais::server {
 // The protocol's shared constants (core/include/relais/wire.hpp).
 using wire::kMaxBodyBytes;
 using wire::kMaxChangesPerPush;
+using wire::kMaxEnrollBodyBytes;
+using wire::kMaxHeadBytes;
+using wire::kMaxHeaderCount;
 using wire::kMaxJsonDepth;
 using wire::kMaxPullLimit;
 using wire::kProtocolVersion;
@@ -52,6 +55,10 @@ nlohmann::json problem_json(const std::string& field, const std::string& reason,
 // than kMaxJsonDepth) or invalid_request (not an object).
 nlohmann::json parse_body_object(std::string_view body);
 
+// An enrollment body: a flat JSON object of strings ("code", "device_id" and the optional
+// "device_name"), read member by member. Anything else (another key, a nested value, more than
+// kMaxEnrollBodyBytes) is refused without being built: ApiError 400 invalid_json or
+// invalid_request (with the problems), 413 body_too_large.
 struct EnrollRequest {
   std::string code;
   std::string device_id;
