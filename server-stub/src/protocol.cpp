@@ -75,6 +75,7 @@ EnrollRequest parse_enroll(std::string_view body) {
   const json document = parse_body_object(body);
   ProblemList problems;
   EnrollRequest request;
+  // True when the value is there and a string (which may be empty).
   const auto text = [&](const char* key, bool required, std::string& out) {
     const auto it = document.find(key);
     if (it == document.end() || it->is_null()) {
@@ -83,12 +84,14 @@ EnrollRequest parse_enroll(std::string_view body) {
       problems.add(key, "wrong_type", std::string(key) + " must be a string");
     } else {
       out = it->get<std::string>();
+      return true;
     }
+    return false;
   };
   text("code", true, request.code);
-  text("device_id", true, request.device_id);
+  const bool has_device_id = text("device_id", true, request.device_id);
   text("device_name", false, request.device_name);
-  if (!request.device_id.empty() && !is_uuid(request.device_id)) {
+  if (has_device_id && !is_uuid(request.device_id)) {
     problems.add("device_id", "invalid_id", "device_id must be a lower-case UUID");
   }
   if (request.device_name.size() > 200) problems.add("device_name", "too_long", "device_name has more than 200 bytes");
