@@ -14,6 +14,7 @@ packages=(
   libssl-dev zlib1g-dev
   fonts-dejavu-core xvfb xauth libgl1-mesa-dri
   file curl appstream desktop-file-utils  # packages: CPack (file), scripts/check-packages.sh
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev  # the libFuzzer targets (tests/fuzz, scripts/fuzz.sh)
 )
 
 if [ "${1:-}" = --list ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with warnings as errors and ASan + UBSan (the "ci" preset),
-# and runs every test through CTest.
+# and runs every test through CTest; in CI (or with RELAIS_FUZZ=1) the fuzz targets too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,12 @@ jobs=$(nproc)
 cmake --preset ci
 cmake --build --preset ci -j "$jobs"
 ctest --preset ci -j "$jobs"
+
+# The libFuzzer targets (tests/fuzz), in CI or on request: a clang build of what they need, then
+# about a minute each from the seed corpora (scripts/fuzz.sh; FUZZ_SECONDS sets the time).
+if [ "${CI:-}" = true ] || [ "${RELAIS_FUZZ:-}" = 1 ]; then
+  bash scripts/fuzz.sh
+fi
 
 # The packages, in CI only (it installs and removes system packages): build them, install them,
 # use them, remove them (scripts/check-packages.sh, docs/install.md).

@@ -304,6 +304,35 @@ TEST_CASE("Cursors and tokens and enrollment codes are well formed", "[server]")
   CHECK(normalize_enroll_code("K7QF-2M9D").empty());
 }
 
+TEST_CASE("An enrollment request with an empty or upper-case device_id is refused", "[server]") {
+  // Found by fuzz_enroll (tests/fuzz): "" was taken for a device id, as it was not checked.
+  using namespace relais::server;
+  const auto problems_of = [](const std::string& body) {
+    try {
+      parse_enroll(body);
+    } catch (const ApiError& error) {
+      CHECK(error.status() == 400);
+      return error.problems();
+    }
+    FAIL("parse_enroll accepted " << body);
+    return nlohmann::json();
+  };
+  const auto only_problem = [&](const std::string& body, const std::string& reason) {
+    INFO(body);
+    const auto problems = problems_of(body);
+    REQUIRE(problems.size() == 1u);
+    CHECK(problems[0]["field"] == "device_id");
+    CHECK(problems[0]["reason"] == reason);
+  };
+  only_problem(R"({"code": "K7QF-2M9D-XW4P", "device_id": ""})", "invalid_id");
+  only_problem(R"({"code": "K7QF-2M9D-XW4P", "device_id": "0193A5C0-0000-7000-8000-000000000D01"})", "invalid_id");
+  only_problem(R"({"code": "K7QF-2M9D-XW4P"})", "required");
+  only_problem(R"({"code": "K7QF-2M9D-XW4P", "device_id": 7})", "wrong_type");
+  const auto request = parse_enroll(R"({"code": "K7QF-2M9D-XW4P", "device_id": "0193a5c0-0000-7000-8000-000000000d01"})");
+  CHECK(request.device_id == "0193a5c0-0000-7000-8000-000000000d01");
+  CHECK(request.device_name.empty());
+}
+
 // [SECTION] Command line ----------------------------------------------------------------------------
 
 TEST_CASE("relais-server --version and --help work and bad arguments exit 2 with one line", "[server]") {
