@@ -52,10 +52,12 @@ struct Team {
   // system's plus `clock_ahead_ms`.
   std::unique_ptr<LocalStore> device(const std::string& name, const std::string& user, const std::string& url,
                                      std::int64_t clock_ahead_ms = 0) {
-    LocalStore::Options options;
-    options.today = relais::test::kToday;
-    if (clock_ahead_ms != 0) options.wall_clock = [clock_ahead_ms] { return relais::now_unix_ms() + clock_ahead_ms; };
-    auto store = std::make_unique<LocalStore>(dir / (name + ".db"), relais::test::vocabulary(), options);
+    LocalStore::Options store_options;
+    store_options.today = relais::test::kToday;
+    if (clock_ahead_ms != 0) {
+      store_options.wall_clock = [clock_ahead_ms] { return relais::now_unix_ms() + clock_ahead_ms; };
+    }
+    auto store = std::make_unique<LocalStore>(dir / (name + ".db"), relais::test::vocabulary(), store_options);
     const auto code = server_admin(RELAIS_SERVER_PATH, server_db, {"enroll-code", "--user", user});
     relais::HttpClientOptions options;
     options.base_url = url;
@@ -286,6 +288,16 @@ TEST_CASE("two devices of an advisor and their coordinator converge after offlin
       REQUIRE(report.ok());
     }
   }
+  for (int round = 0; round < 2; ++round) {
+    sync_ok(*laptop);
+    sync_ok(*netbook);
+  }
+  // And one edit of the same field on both, offline: a real conflict, logged, never lost.
+  const auto shared = sessions_of(*laptop);
+  REQUIRE_FALSE(shared.empty());
+  const auto& both = shared.begin()->first;
+  REQUIRE(laptop->update(both, json{{"notes", "Vu avec sa fille"}}).ok());
+  REQUIRE(netbook->update(both, json{{"notes", "Vu seul"}}).ok());
   for (int round = 0; round < 2; ++round) {
     sync_ok(*laptop);
     sync_ok(*netbook);

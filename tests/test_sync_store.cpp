@@ -528,11 +528,11 @@ TEST_CASE("bounded clocks on a device: a wrong clock is corrected by the server'
   REQUIRE(physical_of(before) >= kServerNow + kTenYears);
 
   SECTION("small drift is no reason to correct anything") {
-    CHECK(store->learn_server_time(wall + relais::kClockCorrectionThresholdMs - 1, wall) == 0);
+    CHECK(store->learn_server_time(wall + relais::kClockCorrectionThresholdMs - 1) == 0);
     CHECK(store->restamp_future_versions() == 0);
   }
   SECTION("ten years ahead: the offset is learnt, and unacknowledged versions are stamped again") {
-    CHECK(store->learn_server_time(kServerNow, wall) == -kTenYears);
+    CHECK(store->learn_server_time(kServerNow) == -kTenYears);
     CHECK(store->restamp_future_versions() == 1);
     const auto after = store->outbox(100);
     REQUIRE(after.changes.size() == 1);
@@ -608,4 +608,21 @@ TEST_CASE("a vocabulary update pulled on one connection is used by every connect
   CHECK_FALSE(ui->refresh_vocabulary());  // nothing new since
   // A reference taken before stays valid (the app's screens hold one for a frame).
   CHECK_FALSE(before.contains("thematiques", "objets_connectes"));
+}
+
+TEST_CASE("deleting a record pulled from elsewhere is no conflict", "[sync]") {
+  relais::test::TempDir dir;
+  auto author = relais::test::open_store(dir / "author.db");
+  auto admin = relais::test::open_store(dir / "admin.db");
+  FakeServer server;
+  const auto id = add_session(*author);
+  server.sync(*author);
+  server.sync(*admin);
+  REQUIRE(admin->remove(id).ok());
+  const auto outbox = admin->outbox(10);
+  REQUIRE(outbox.changes.size() == 1);
+  // The deletion says what it replaced: the creation the admin pulled.
+  REQUIRE(outbox.changes.front().bases.count("_deleted") == 1);
+  const auto results = server.push(outbox);
+  CHECK(results.front().conflicts.empty());
 }

@@ -1264,8 +1264,13 @@ void LocalStore::apply_one_pulled(const PulledRecord& pulled, PullApplied& appli
                  conflict.lost_value, to_json(conflict.lost_version), "pull", now_ms);
     ++applied.conflicts;
   }
-  // What the server holds now is what this device has acknowledged.
+  // What the server holds now is what this device has acknowledged, the creation's version
+  // included: it is the base of a field the record never had, such as its deletion (without it,
+  // deleting a record pulled from elsewhere was logged as a conflict with its creation).
   for (const auto& [field, version] : incoming.versions) synced[field] = version;
+  if (const auto creation = pulled.state.versions.find(kCreationKey); creation != pulled.state.versions.end()) {
+    synced[kCreationKey] = creation->second;
+  }
   const auto lease = db_.cached(
       "INSERT INTO sync_records (record_id, kind, synced_versions) VALUES (?1, ?2, ?3)"
       " ON CONFLICT (record_id) DO UPDATE SET synced_versions = ?3");
@@ -1393,8 +1398,9 @@ std::vector<json> LocalStore::quarantined() const {
   return out;
 }
 
-std::int64_t LocalStore::learn_server_time(std::int64_t server_ms, std::int64_t local_ms) {
-  const auto measured = server_ms - local_ms;
+std::int64_t LocalStore::learn_server_time(std::int64_t server_ms) {
+  // Against this device's own clock (the system's, or the one a test gives), not corrected.
+  const auto measured = server_ms - (options_.wall_clock ? options_.wall_clock() : now_unix_ms());
   // Ordinary drift (and the request's own time) is no reason to correct anything.
   const auto offset = measured >= kClockCorrectionThresholdMs || measured <= -kClockCorrectionThresholdMs ? measured : 0;
   refresh_clock();

@@ -274,7 +274,7 @@ void SyncEngine::note_server_time(const HttpResult& result, SyncReport& report) 
   const auto& text = header->second;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), server_ms);
   if (error != std::errc{} || end != text.data() + text.size() || server_ms <= 0) return;
-  report.clock_offset_ms = store_.learn_server_time(server_ms, now_unix_ms());
+  report.clock_offset_ms = store_.learn_server_time(server_ms);
 }
 
 SyncReport SyncEngine::run_once(const ProgressCallback& progress) {

@@ -488,22 +488,17 @@ void AppUi::view_sync() {
   }
   ui::row_label(app_.text("app.sync.last_success"));
   ImGui::TextUnformatted(status.last_success.empty() ? dash.c_str() : local_time_of(status.last_success).c_str());
-  if (!status.last_error.empty()) {
-    ui::row_label(app_.text("app.sync.last_error"));
-    ImGui::PushStyleColor(ImGuiCol_Text, ui::error_colour());
+  // A row whose text may be long: wrapped, in its colour.
+  const auto wrapped_row = [this](const std::string& label, const std::string& text, const ImVec4& colour) {
+    ui::row_label(label);
+    ImGui::PushStyleColor(ImGuiCol_Text, colour);
     ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + 560 * scale());
-    ImGui::TextWrapped("%s", status.last_error.c_str());
+    ImGui::TextWrapped("%s", text.c_str());
     ImGui::PopTextWrapPos();
     ImGui::PopStyleColor();
-  }
-  if (!status.clock_warning.empty()) {
-    ui::row_label(app_.text("app.sync.clock"));
-    ImGui::PushStyleColor(ImGuiCol_Text, ui::warn_colour());
-    ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + 560 * scale());
-    ImGui::TextWrapped("%s", status.clock_warning.c_str());
-    ImGui::PopTextWrapPos();
-    ImGui::PopStyleColor();
-  }
+  };
+  if (!status.last_error.empty()) wrapped_row(app_.text("app.sync.last_error"), status.last_error, ui::error_colour());
+  if (!status.clock_warning.empty()) wrapped_row(app_.text("app.sync.clock"), status.clock_warning, ui::warn_colour());
   ImGui::Spacing();
   if (status.enrolled) {
     ImGui::BeginDisabled(status.running);

@@ -156,8 +156,9 @@ class LocalStore {
   // time minus the system's, when they differ by kClockCorrectionThresholdMs or more, else 0.
   // Every connection to the store uses the saved offset from its next write on.
   std::int64_t clock_offset_ms() const;
-  // Saves the offset learned from `server_ms` read at `local_ms`; returns the offset in use.
-  std::int64_t learn_server_time(std::int64_t server_ms, std::int64_t local_ms);
+  // Saves the offset learned from the server's clock reading `server_ms` now; returns the
+  // offset in use.
+  std::int64_t learn_server_time(std::int64_t server_ms);
   // This device's versions not acknowledged by the server and ahead of the (corrected) clock
   // by more than kMaxClockSkewMs, which the server would refuse, are stamped again with the
   // corrected clock, journaled to go out again, and taken out of quarantine; the clock starts
