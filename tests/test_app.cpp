@@ -6,6 +6,7 @@
 
 #include <stb/stb_image.h>
 
+#include <functional>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -902,4 +903,31 @@ TEST_CASE("UI: enrolling with a one-time code, then sessions sync in the backgro
   // The background sync started by the enrollment sent the session.
   CHECK(store->pending_count() <= 1);  // the place is refused (advisors cannot publish places)
   CHECK(store->meta(sync_meta::last_success).value_or("") != "");
+}
+
+TEST_CASE("app: the Statistiques screen refuses the filters relais-cli and the server refuse, by the same field",
+          "[app][stats]") {
+  // The same cases as tests/test_cli.cpp's "statistics filters" test: one rule (stats::check_filter).
+  const Date today{2026, 11, 22};
+  struct Case {
+    std::string field;
+    std::function<void(app::StatisticsQuery&)> set;
+  };
+  const std::vector<Case> cases{
+      {"departement", [](auto& q) { q.departement = "00"; }},
+      {"departement", [](auto& q) { q.departement = "20"; }},
+      {"departement", [](auto& q) { q.departement = "7"; }},
+      {"departement", [](auto& q) { q.departement = "979"; }},
+      {"type", [](auto& q) { q.type = "atelier"; }},
+      {"theme", [](auto& q) { q.thematique = "cuisine"; }},
+      {"to", [](auto& q) { q.preset = "custom", q.custom_from = "01/02/2026", q.custom_to = "01/01/2026"; }}};
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    INFO("case " << i);
+    app::StatisticsQuery query;
+    cases[i].set(query);
+    std::vector<app::QueryProblem> problems;
+    CHECK_FALSE(app::make_filter(query, today, test::vocabulary(), problems));
+    REQUIRE(problems.size() == 1);
+    CHECK(problems.front().field == cases[i].field);
+  }
 }

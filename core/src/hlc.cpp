@@ -41,7 +41,7 @@ std::string clock_warning(std::int64_t offset_ms, Lang lang) {
   // offset = server - device: positive when this device is behind.
   const auto amount = describe_clock_offset(offset_ms, lang);
   if (lang == Lang::fr) {
-    return "L'horloge de cet ordinateur " + std::string(offset_ms > 0 ? "retarde de " : "avance de ") + amount +
+    return "L’horloge de cet ordinateur " + std::string(offset_ms > 0 ? "retarde de " : "avance de ") + amount +
            " sur celle du serveur : corrigez sa date et son heure. En attendant, Relais date vos modifications "
            "avec l'heure du serveur.";
   }

@@ -671,7 +671,7 @@ json version_problems(const IncomingChange& change, const std::string& device_id
   for (const auto& [field, version] : change.versions) {
     if (version.device != device_id) {
       problems.push_back(problem_json("versions." + field, "foreign_device",
-                                      "cette modification porte la version d'un autre appareil : un appareil "
+                                      "cette modification porte la version d’un autre appareil : un appareil "
                                       "n'envoie que ses propres modifications"));
     } else if (version.clock > ceiling) {
       ahead = std::max(ahead, version.clock);
@@ -680,7 +680,7 @@ json version_problems(const IncomingChange& change, const std::string& device_id
   if (ahead > 0) {
     const auto offset = HybridLogicalClock::physical_ms(ahead) - now_ms;
     problems.push_back(problem_json("versions", "clock_ahead",
-                                    "l'horloge de l'appareil qui a fait cette modification avance de " +
+                                    "l’horloge de l’appareil qui a fait cette modification avance de " +
                                         describe_clock_offset(offset, Lang::fr) +
                                         " sur celle du serveur : corrigez sa date et son heure, puis synchronisez"));
   }
